@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"xchat/internal/sanitize"
+	"xchat/session"
+	"xchat/store"
+)
+
+// cmdSend implements `xchat send [--config FILE] [--account JID] TO-JID TEXT...`.
+func cmdSend(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var g globalFlags
+	g.register(fs)
+	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "xchat send: %v\n", err)
+		return 2
+	}
+	if fs.NArg() < 2 {
+		fmt.Fprintln(stderr, "xchat send: usage: xchat send [--config FILE] [--account JID] TO-JID TEXT...")
+		return 2
+	}
+	to, text := fs.Arg(0), strings.Join(fs.Args()[1:], " ")
+	if err := sendOne(g, to, text, *timeout); err != nil {
+		fmt.Fprintf(stderr, "xchat send: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	acct, err := cfg.Account(g.account)
+	if err != nil {
+		return err
+	}
+	log, closer, err := openLog()
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	ctx, cancel := signalContext()
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	defer cancelT()
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	scfg, err := sessionConfig(acct, nil)
+	if err != nil {
+		return err
+	}
+	// A resource of its own, so that a running interface on the same account
+	// is not kicked off by a resource conflict.
+	base := scfg.Resource
+	if base == "" {
+		base = "xchat"
+	}
+	scfg.Resource = base + "-send-" + shortID()
+	scfg.Once = true
+	c, err := session.New(scfg, st, log)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(runCtx) }()
+
+	var sent store.Message
+	sentID := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out after %s before the server confirmed the message", timeout)
+			}
+			return ctx.Err()
+		case err := <-runErr:
+			if err == nil {
+				err = errors.New("session ended before the message was confirmed")
+			}
+			return err
+		case ev, ok := <-c.Events():
+			if !ok {
+				continue
+			}
+			switch e := ev.(type) {
+			case session.StateEvent:
+				if e.State == session.Online && sentID < 0 {
+					sent, err = c.SendMessage(ctx, to, text)
+					if err != nil {
+						return err
+					}
+					sentID = sent.ID
+				}
+			case session.MessageStateEvent:
+				if e.ID != sentID {
+					continue
+				}
+				switch e.State {
+				case store.StateSent, store.StateDelivered, store.StateRead:
+					stop()
+					<-runErr
+					return nil
+				case store.StateFailed:
+					return fmt.Errorf("the server refused the message: %s", e.Error)
+				}
+			}
+		}
+	}
+}
+
+func shortID() string {
+	return fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
+}
+
+// cmdHistory implements `xchat history [--config FILE] [--account JID] [-n N] PEER-JID`.
+func cmdHistory(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var g globalFlags
+	g.register(fs)
+	n := fs.Int("n", 20, "number of messages")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		fmt.Fprintf(stderr, "xchat history: %v\n", err)
+		return 2
+	}
+	if fs.NArg() != 1 || *n < 1 {
+		fmt.Fprintln(stderr, "xchat history: usage: xchat history [--config FILE] [--account JID] [-n N] PEER-JID")
+		return 2
+	}
+	if err := printHistory(g, fs.Arg(0), *n, stdout); err != nil {
+		fmt.Fprintf(stderr, "xchat history: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+func printHistory(g globalFlags, peer string, n int, out io.Writer) error {
+	cfg, err := loadConfig(g.config)
+	if err != nil {
+		return err
+	}
+	acct, err := cfg.Account(g.account)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pj, err := jid.Parse(peer)
+	if err != nil {
+		return fmt.Errorf("invalid JID %q: %v", peer, err)
+	}
+	msgs, err := st.Latest(ctx, acct.JID, pj.Bare().String(), n)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		sender := m.Sender
+		if m.Direction == store.Outgoing {
+			sender = acct.JID
+		}
+		// Everything here came from the network: no control character or
+		// escape sequence may reach the terminal.
+		if _, err := fmt.Fprintf(out, "%s %s: %s\n", m.Timestamp.Format(time.RFC3339), sanitize.Line(sender), sanitize.Line(m.Body)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

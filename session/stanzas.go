@@ -1,0 +1,230 @@
+package session
+
+import (
+	"encoding/xml"
+	"strings"
+	"time"
+)
+
+// XML namespaces used by the session.
+const (
+	nsClient   = "jabber:client"
+	nsRoster   = "jabber:iq:roster"
+	nsPing     = "urn:xmpp:ping"
+	nsDiscoInf = "http://jabber.org/protocol/disco#info"
+	nsVersion  = "jabber:iq:version"
+	nsSID      = "urn:xmpp:sid:0"
+	nsDelay    = "urn:xmpp:delay"
+	nsStanzas  = "urn:ietf:params:xml:ns:xmpp-stanzas"
+)
+
+// inMessage is a decoded <message/>. JIDs stay strings here: they are parsed
+// and checked by the owner goroutine, so a bad address drops one stanza and
+// never the stream.
+type inMessage struct {
+	XMLName   xml.Name
+	ID        string     `xml:"id,attr"`
+	From      string     `xml:"from,attr"`
+	To        string     `xml:"to,attr"`
+	Type      string     `xml:"type,attr"`
+	Bodies    []langText `xml:"body"`
+	Subject   []langText `xml:"subject"`
+	Thread    string     `xml:"thread"`
+	StanzaIDs []stanzaID `xml:"urn:xmpp:sid:0 stanza-id"`
+	OriginID  *stanzaID  `xml:"urn:xmpp:sid:0 origin-id"`
+	Delay     *delay     `xml:"urn:xmpp:delay delay"`
+	Error     *stanzaErr `xml:"error"`
+	Inner     string     `xml:",innerxml"` // kept for later protocol layers (carbons, OMEMO)
+}
+
+type langText struct {
+	Lang string `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	Text string `xml:",chardata"`
+}
+
+type stanzaID struct {
+	ID string `xml:"id,attr"`
+	By string `xml:"by,attr"`
+}
+
+type delay struct {
+	Stamp string `xml:"stamp,attr"`
+	From  string `xml:"from,attr"`
+}
+
+// stanzaErr is an RFC 6120 <error/>: the condition is the first child in the
+// stanzas namespace, text the optional <text/>.
+type stanzaErr struct {
+	Type  string `xml:"type,attr"`
+	Inner []struct {
+		XMLName xml.Name
+		Text    string `xml:",chardata"`
+	} `xml:",any"`
+}
+
+func (e *stanzaErr) condition() (cond, text string) {
+	if e == nil {
+		return "", ""
+	}
+	for _, c := range e.Inner {
+		if c.XMLName.Space != nsStanzas && c.XMLName.Space != "" {
+			continue
+		}
+		if c.XMLName.Local == "text" {
+			text = strings.TrimSpace(c.Text)
+		} else if cond == "" {
+			cond = c.XMLName.Local
+		}
+	}
+	return cond, text
+}
+
+func (e *stanzaErr) String() string {
+	cond, text := e.condition()
+	switch {
+	case text != "" && cond != "":
+		return cond + ": " + text
+	case text != "":
+		return text
+	case cond != "":
+		return cond
+	}
+	return "unknown error"
+}
+
+// body returns the message body: the one without xml:lang, else the first.
+func (m *inMessage) body() (string, bool) {
+	if len(m.Bodies) == 0 {
+		return "", false
+	}
+	for _, b := range m.Bodies {
+		if b.Lang == "" {
+			return b.Text, true
+		}
+	}
+	return m.Bodies[0].Text, true
+}
+
+// time returns the delay stamp if present and valid.
+func (m *inMessage) time() (time.Time, bool) {
+	if m.Delay == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, m.Delay.Stamp)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// inPresence is a decoded <presence/>.
+type inPresence struct {
+	XMLName  xml.Name
+	ID       string     `xml:"id,attr"`
+	From     string     `xml:"from,attr"`
+	To       string     `xml:"to,attr"`
+	Type     string     `xml:"type,attr"`
+	Show     string     `xml:"show"`
+	Status   []langText `xml:"status"`
+	Priority string     `xml:"priority"`
+	Error    *stanzaErr `xml:"error"`
+	Inner    string     `xml:",innerxml"`
+}
+
+func (p *inPresence) status() string {
+	for _, s := range p.Status {
+		if s.Lang == "" {
+			return s.Text
+		}
+	}
+	if len(p.Status) > 0 {
+		return p.Status[0].Text
+	}
+	return ""
+}
+
+// rosterQuery is a jabber:iq:roster <query/>.
+type rosterQuery struct {
+	XMLName xml.Name     `xml:"jabber:iq:roster query"`
+	Ver     *string      `xml:"ver,attr"`
+	Items   []rosterItem `xml:"item"`
+}
+
+type rosterItem struct {
+	JID          string   `xml:"jid,attr"`
+	Name         string   `xml:"name,attr,omitempty"`
+	Subscription string   `xml:"subscription,attr,omitempty"`
+	Ask          string   `xml:"ask,attr,omitempty"`
+	Groups       []string `xml:"group"`
+}
+
+// outMessage is a message we send.
+type outMessage struct {
+	XMLName  xml.Name  `xml:"jabber:client message"`
+	ID       string    `xml:"id,attr"`
+	To       string    `xml:"to,attr"`
+	Type     string    `xml:"type,attr"`
+	Body     string    `xml:"body"`
+	OriginID *originID `xml:"urn:xmpp:sid:0 origin-id"`
+}
+
+type originID struct {
+	ID string `xml:"id,attr"`
+}
+
+// outPresence is a presence we send.
+type outPresence struct {
+	XMLName  xml.Name `xml:"jabber:client presence"`
+	ID       string   `xml:"id,attr,omitempty"`
+	To       string   `xml:"to,attr,omitempty"`
+	Type     string   `xml:"type,attr,omitempty"`
+	Show     string   `xml:"show,omitempty"`
+	Status   string   `xml:"status,omitempty"`
+	Priority int      `xml:"priority,omitempty"`
+}
+
+// iqStanza is an IQ we send or answer; Payload is raw inner XML we built.
+type iqStanza struct {
+	XMLName xml.Name `xml:"jabber:client iq"`
+	ID      string   `xml:"id,attr"`
+	To      string   `xml:"to,attr,omitempty"`
+	From    string   `xml:"from,attr,omitempty"`
+	Type    string   `xml:"type,attr"`
+	Payload any
+}
+
+// inIQ is a decoded incoming IQ request. Known payloads get their own
+// fields; anything else lands in Other.
+type inIQ struct {
+	XMLName xml.Name
+	ID      string       `xml:"id,attr"`
+	From    string       `xml:"from,attr"`
+	To      string       `xml:"to,attr"`
+	Type    string       `xml:"type,attr"`
+	Roster  *rosterQuery `xml:"jabber:iq:roster query"`
+	Ping    *struct{}    `xml:"urn:xmpp:ping ping"`
+	Disco   *struct {
+		Node string `xml:"node,attr"`
+	} `xml:"http://jabber.org/protocol/disco#info query"`
+	Version *struct{} `xml:"jabber:iq:version query"`
+	Other   []struct {
+		XMLName xml.Name
+	} `xml:",any"`
+}
+
+// payloads counts the child elements of the IQ.
+func (iq *inIQ) payloads() int {
+	n := len(iq.Other)
+	for _, present := range []bool{iq.Roster != nil, iq.Ping != nil, iq.Disco != nil, iq.Version != nil} {
+		if present {
+			n++
+		}
+	}
+	return n
+}
+
+// discoInfoRequest asks for an entity's disco#info.
+type discoInfoRequest struct {
+	XMLName xml.Name `xml:"http://jabber.org/protocol/disco#info query"`
+	Node    string   `xml:"node,attr,omitempty"`
+}

@@ -1,0 +1,176 @@
+package ui
+
+import (
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"xchat/internal/sanitize"
+	"xchat/store"
+)
+
+// Opening, paging and sending in the conversation pane.
+
+// openConversation shows the conversation of account i with peer, loading
+// it, and then sends thenSend if it is not empty.
+func (m *Model) openConversation(i int, peer string, kind store.ConvKind, thenSend string) tea.Cmd {
+	if i < 0 || i >= len(m.accts) {
+		return nil
+	}
+	m.help.open = false
+	if m.chat.IsOpen(i, peer) {
+		if thenSend != "" {
+			return m.send(thenSend)
+		}
+		return nil
+	}
+	gen := m.chat.Reset(i, peer, kind)
+	m.accts[i].unread[peer] = 0
+	m.roster.Invalidate()
+	m.roster.Select(i, peer)
+	return m.openCmd(gen, i, peer, kind, thenSend)
+}
+
+// newItems turns stored messages into pane items.
+func (m *Model) newItems(i int, msgs []store.Message) []chatItem {
+	items := make([]chatItem, len(msgs))
+	for k, msg := range msgs {
+		items[k] = m.newItem(i, msg)
+	}
+	return items
+}
+
+// newItem sanitizes and formats a message once, for as long as it is shown.
+func (m *Model) newItem(i int, msg store.Message) chatItem {
+	it := chatItem{msg: msg, errTxt: sanitize.Line(msg.Error)}
+	switch {
+	case msg.Direction == store.Outgoing:
+		it.sender = "me"
+	case msg.Kind == store.KindChat:
+		it.sender = m.accts[i].labelOf(msg.Peer)
+	default:
+		it.sender = sanitize.Line(msg.Sender)
+	}
+	body := msg.Body
+	if rest, ok := strings.CutPrefix(body, "/me "); ok {
+		it.action, body = true, rest
+	}
+	it.body = strings.TrimRight(sanitize.Text(body), "\n")
+	t := msg.Timestamp
+	if t.IsZero() {
+		t = msg.Received
+	}
+	it.local = t.In(m.loc)
+	it.day = dayKey(it.local)
+	it.hhmm = it.local.Format("15:04")
+	return it
+}
+
+// submit handles Enter in the input: a command, or a message for the open
+// conversation.
+func (m *Model) submit() tea.Cmd {
+	line := m.input.Value()
+	if strings.TrimSpace(line) == "" {
+		return nil
+	}
+	m.input.Reset()
+	m.layout()
+	if strings.HasPrefix(line, "/") {
+		if cmd, isCmd := m.runCommand(strings.TrimSpace(line)); isCmd {
+			return cmd
+		}
+		if strings.HasPrefix(line, "//") {
+			line = line[1:]
+		}
+	}
+	return m.send(line)
+}
+
+// send shows a local echo and queues the message for the open conversation.
+func (m *Model) send(body string) tea.Cmd {
+	if !m.chat.open {
+		m.status.Error("no conversation is open: select a contact, or type /msg JID text")
+		return nil
+	}
+	m.help.open = false
+	m.nextTemp--
+	i, peer := m.chat.acct, m.chat.peer
+	echo := store.Message{
+		ID:        m.nextTemp,
+		Account:   m.accts[i].jid,
+		Peer:      peer,
+		Kind:      m.chat.kind,
+		Direction: store.Outgoing,
+		Body:      body,
+		Timestamp: m.now().UTC(),
+		State:     store.StatePending,
+	}
+	m.chat.Append(m.newItem(i, echo))
+	m.chat.scroll = 0
+	o := outgoing{acct: i, peer: peer, body: body, temp: echo.ID}
+	if m.sending[i] {
+		m.sendQueue[i] = append(m.sendQueue[i], o)
+		return nil
+	}
+	m.sending[i] = true
+	return m.sendCmd(o)
+}
+
+// pageUp scrolls the help or the conversation up, loading an older page
+// when the top of what is loaded comes into view.
+func (m *Model) pageUp() tea.Cmd {
+	if m.help.open {
+		m.help.scroll -= max(1, m.chat.height-1)
+		return nil
+	}
+	p := &m.chat
+	if !p.open {
+		return nil
+	}
+	atTop := p.ScrollUp(max(1, p.height-1))
+	if !atTop || !p.hasOlder || p.loadingOlder || p.loading {
+		return nil
+	}
+	id := p.OldestID()
+	if id == 0 {
+		return nil
+	}
+	p.loadingOlder = true
+	return m.olderCmd(p.gen, p.acct, p.peer, id)
+}
+
+// pageDown scrolls down; at the bottom of a detached pane it reloads the
+// newest page.
+func (m *Model) pageDown() tea.Cmd {
+	if m.help.open {
+		m.help.scroll += max(1, m.chat.height-1)
+		return nil
+	}
+	p := &m.chat
+	if !p.open {
+		return nil
+	}
+	if p.ScrollDown(max(1, p.height-1)) && p.detached && !p.loading {
+		p.loading = true
+		return m.latestCmd(p.gen, p.acct, p.peer)
+	}
+	return nil
+}
+
+// activateSelection acts on the selected roster row.
+func (m *Model) activateSelection() tea.Cmd {
+	row, ok := m.roster.Selected()
+	if !ok {
+		return nil
+	}
+	switch row.kind {
+	case rowContact:
+		m.setFocus(focusInput)
+		return m.openConversation(row.acct, row.jid, store.KindChat, "")
+	case rowRequest:
+		m.input.SetValue("/approve " + row.jid)
+		m.setFocus(focusInput)
+		m.status.Info("Enter approves " + m.accts[row.acct].labelOf(row.jid) + "; change it to /deny to refuse")
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package ui
+
+import (
+	"context"
+
+	"xchat/session"
+	"xchat/store"
+)
+
+// Account is what the UI needs from one XMPP account; *session.Client
+// satisfies it. Every method may block on the network or the account's
+// goroutine, so the UI calls them only from tea.Cmds.
+type Account interface {
+	Account() string
+	SendMessage(ctx context.Context, to, body string) (store.Message, error)
+	AddContact(ctx context.Context, jid, name string) error
+	RemoveContact(ctx context.Context, jid string) error
+	Approve(ctx context.Context, jid string) error
+	Deny(ctx context.Context, jid string) error
+	SetPresence(ctx context.Context, show session.Show, status string) error
+}
+
+// Store is the read side of the message store the UI uses; *store.Store
+// satisfies it. It is called only from tea.Cmds.
+type Store interface {
+	// Latest returns the newest n messages with peer, oldest first.
+	Latest(ctx context.Context, acct, peer string, n int) ([]store.Message, error)
+	// Before returns up to n messages older than the one with id, oldest first.
+	Before(ctx context.Context, acct, peer string, id int64, n int) ([]store.Message, error)
+	Conversations(ctx context.Context, acct string) ([]store.Conversation, error)
+	Contacts(ctx context.Context, acct string) ([]store.Contact, error)
+	OpenConversation(ctx context.Context, acct, peer string, kind store.ConvKind) (store.Conversation, error)
+	MarkRead(ctx context.Context, acct, peer string) error
+}

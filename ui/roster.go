@@ -1,0 +1,285 @@
+package ui
+
+import (
+	"strconv"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"xchat/session"
+)
+
+// rowKind is the kind of a line in the roster list.
+type rowKind uint8
+
+const (
+	rowAccount rowKind = iota // account header: not selectable
+	rowRequest                // pending subscription request
+	rowContact                // roster contact or a stranger with a conversation
+)
+
+// rosterRow is one line of the roster list.
+type rosterRow struct {
+	kind rowKind
+	acct int    // index into the accounts
+	jid  string // raw JID; "" for account headers
+}
+
+// rosterView is what the roster needs to know from the model to draw.
+type rosterView struct {
+	focused  bool
+	openAcct int // -1 when no conversation is open
+	openPeer string
+}
+
+// roster is the left-hand list: per account a header, the pending
+// subscription requests and the contacts. It keeps its rows and the lines it
+// drew until something changes, so that a keystroke elsewhere costs nothing.
+type roster struct {
+	st    *styles
+	accts []*accountState
+
+	rows   []rosterRow
+	stale  bool // rows must be rebuilt from accts
+	sel    int  // index of the selected row
+	top    int  // first visible row
+	width  int
+	height int
+
+	lines    []string   // drawn rows, valid while drawn == the view they were drawn for
+	drawn    rosterView // view the lines were drawn for
+	hasLines bool
+}
+
+func newRoster(st *styles, accts []*accountState) roster {
+	return roster{st: st, accts: accts, stale: true}
+}
+
+// SetSize sets the size of the list in cells.
+func (r *roster) SetSize(w, h int) {
+	if w != r.width || h != r.height {
+		r.width, r.height = w, h
+		r.hasLines = false
+		r.scrollToSelection()
+	}
+}
+
+// Invalidate tells the roster that account data changed.
+func (r *roster) Invalidate() {
+	r.stale = true
+	r.hasLines = false
+}
+
+// rebuild recomputes the rows, keeping the selection on the same item.
+func (r *roster) rebuild() {
+	if !r.stale {
+		return
+	}
+	var prev rosterRow
+	hadSel := r.sel >= 0 && r.sel < len(r.rows)
+	if hadSel {
+		prev = r.rows[r.sel]
+	}
+	r.rows = r.rows[:0]
+	for i, a := range r.accts {
+		r.rows = append(r.rows, rosterRow{kind: rowAccount, acct: i})
+		for _, from := range a.requests {
+			r.rows = append(r.rows, rosterRow{kind: rowRequest, acct: i, jid: from})
+		}
+		for _, jid := range a.order {
+			r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+		}
+		for _, jid := range a.strangers() {
+			r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+		}
+	}
+	r.stale = false
+	r.hasLines = false
+	if hadSel {
+		if i := r.find(prev.kind, prev.acct, prev.jid); i >= 0 {
+			r.sel = i
+		}
+	}
+	r.sel = min(r.sel, len(r.rows)-1)
+	if r.sel < 0 || r.rows[r.sel].kind == rowAccount {
+		r.sel = r.nextSelectable(max(r.sel, 0), 1)
+	}
+	r.scrollToSelection()
+}
+
+func (r *roster) find(kind rowKind, acct int, jid string) int {
+	for i, row := range r.rows {
+		if row.kind == kind && row.acct == acct && row.jid == jid {
+			return i
+		}
+	}
+	return -1
+}
+
+// nextSelectable returns the first selectable row from i in direction dir,
+// or the current selection if there is none.
+func (r *roster) nextSelectable(i, dir int) int {
+	for ; i >= 0 && i < len(r.rows); i += dir {
+		if r.rows[i].kind != rowAccount {
+			return i
+		}
+	}
+	if r.sel >= 0 && r.sel < len(r.rows) && r.rows[r.sel].kind != rowAccount {
+		return r.sel
+	}
+	return -1
+}
+
+// Move moves the selection by delta selectable rows.
+func (r *roster) Move(delta int) {
+	r.rebuild()
+	dir := 1
+	if delta < 0 {
+		dir, delta = -1, -delta
+	}
+	for ; delta > 0; delta-- {
+		next := r.nextSelectable(r.sel+dir, dir)
+		if next < 0 || next == r.sel {
+			break
+		}
+		r.sel = next
+	}
+	r.hasLines = false
+	r.scrollToSelection()
+}
+
+// MoveTo selects the first (dir > 0) or last (dir < 0) selectable row.
+func (r *roster) MoveTo(dir int) {
+	r.rebuild()
+	start := 0
+	if dir < 0 {
+		start = len(r.rows) - 1
+	}
+	if i := r.nextSelectable(start, dir); i >= 0 {
+		r.sel = i
+	}
+	r.hasLines = false
+	r.scrollToSelection()
+}
+
+// Select puts the selection on a contact row, if there is one.
+func (r *roster) Select(acct int, jid string) {
+	r.rebuild()
+	if i := r.find(rowContact, acct, jid); i >= 0 {
+		r.sel = i
+		r.hasLines = false
+		r.scrollToSelection()
+	}
+}
+
+// Selected returns the selected row.
+func (r *roster) Selected() (rosterRow, bool) {
+	r.rebuild()
+	if r.sel < 0 || r.sel >= len(r.rows) {
+		return rosterRow{}, false
+	}
+	return r.rows[r.sel], true
+}
+
+func (r *roster) scrollToSelection() {
+	if r.height <= 0 {
+		return
+	}
+	if r.sel < r.top {
+		r.top = r.sel
+		// Keep the account header above the first contact in view.
+		if r.top > 0 && r.rows[r.top-1].kind == rowAccount {
+			r.top--
+		}
+	}
+	if r.sel >= r.top+r.height {
+		r.top = r.sel - r.height + 1
+	}
+	r.top = max(0, min(r.top, len(r.rows)-r.height))
+}
+
+// Render returns exactly height lines of exactly width cells.
+func (r *roster) Render(v rosterView) []string {
+	r.rebuild()
+	if r.hasLines && r.drawn == v && len(r.lines) == r.height {
+		return r.lines
+	}
+	r.lines = r.lines[:0]
+	for i := r.top; i < r.top+r.height; i++ {
+		if i >= len(r.rows) {
+			r.lines = append(r.lines, spaces(r.width))
+			continue
+		}
+		r.lines = append(r.lines, r.renderRow(r.rows[i], v, v.focused && i == r.sel))
+	}
+	r.drawn, r.hasLines = v, true
+	return r.lines
+}
+
+// renderRow draws one row. A selected row is drawn unstyled inside the
+// selection style, because inner resets would cut the reverse video short.
+func (r *roster) renderRow(row rosterRow, v rosterView, selected bool) string {
+	st := r.st
+	w := r.width
+	a := r.accts[row.acct]
+	style := func(s interface{ Render(...string) string }, text string) string {
+		if selected {
+			return text
+		}
+		return s.Render(text)
+	}
+	var line string
+	switch row.kind {
+	case rowAccount:
+		word := a.state.String()
+		if a.state == session.Offline && a.err != "" {
+			word = "error"
+		}
+		name := truncate(a.label, w-len(word)-2)
+		gap := max(1, w-len(word)-1-lenCells(name))
+		line = style(st.acctName, name) + spaces(gap) + style(st.acctState[a.state], word)
+	case rowRequest:
+		line = " " + style(st.request, "?") + " " + truncate(a.labelOf(row.jid), w-3)
+	case rowContact:
+		open := row.acct == v.openAcct && row.jid == v.openPeer
+		mark := " "
+		if open {
+			mark = "›"
+		}
+		p, online := a.best(row.jid)
+		glyph := presenceGlyph(p.show, online)
+		if online {
+			glyph = style(st.presence[p.show], glyph)
+		} else {
+			glyph = style(st.offline, glyph)
+		}
+		var count string
+		if n := a.unread[row.jid]; n > 0 {
+			count = strconv.Itoa(n)
+		}
+		name := truncate(a.labelOf(row.jid), w-3-len(count)-1)
+		nameStyle := st.contact
+		if open {
+			nameStyle = st.openContact
+		}
+		line = mark + glyph + " " + style(nameStyle, name)
+		if count != "" {
+			gap := max(1, w-3-lenCells(name)-len(count))
+			line += spaces(gap) + style(st.unread, count)
+		}
+	}
+	line = fit(line, w)
+	if selected {
+		return st.selected.Render(line)
+	}
+	return line
+}
+
+// lenCells is the width of text in cells; printable ASCII needs no parsing.
+func lenCells(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
+}

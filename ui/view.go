@@ -1,0 +1,181 @@
+package ui
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+
+	"xchat/internal/sanitize"
+)
+
+// Layout and drawing of the whole screen.
+
+// View draws the whole screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = m.windowTitle()
+	if m.focus == focusInput && !m.help.open {
+		if c := m.input.Cursor(); c != nil && m.height > 0 {
+			c.Y += m.mainHeight() + 1
+			v.Cursor = c
+		}
+	}
+	return v
+}
+
+func (m *Model) windowTitle() string {
+	n := 0
+	for _, a := range m.accts {
+		for _, u := range a.unread {
+			n += u
+		}
+	}
+	if n == 0 {
+		return "xchat"
+	}
+	return "xchat (" + strconv.Itoa(n) + ")"
+}
+
+// render draws the screen as text: roster | conversation, status, input.
+func (m *Model) render() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	mainH := m.mainHeight()
+	rw := rosterWidth(m.width)
+	cw := m.chat.width
+
+	var left []string
+	if rw > 0 {
+		row := m.roster.Render(rosterView{focused: m.focus == focusRoster, openAcct: m.chatAcct(), openPeer: m.chat.peer})
+		left = row
+	}
+	var body []string
+	switch {
+	case mainH <= 1:
+	case m.help.open:
+		body = m.help.Render(m, cw, mainH-1)
+	case m.chat.open:
+		body = m.chat.Render(m.now().In(m.loc))
+	default:
+		body = m.welcome(cw, mainH-1)
+	}
+
+	var b strings.Builder
+	b.Grow((m.width + 16) * (m.height + 2) * 2)
+	sep := m.sepCache.get("│", 1, m.st.separator)
+	for y := 0; y < mainH; y++ {
+		if rw > 0 {
+			b.WriteString(left[y])
+			b.WriteString(sep)
+		}
+		if y == 0 {
+			b.WriteString(m.titleLine(cw))
+		} else if y-1 < len(body) {
+			b.WriteString(body[y-1])
+		}
+		b.WriteByte('\n')
+	}
+	var cur *accountState
+	if i := m.currentAccount(); i >= 0 {
+		cur = m.accts[i]
+	}
+	b.WriteString(m.status.Render(m.width, cur, m.loc))
+	b.WriteByte('\n')
+	b.WriteString(m.input.Render())
+	return b.String()
+}
+
+func (m *Model) chatAcct() int {
+	if m.chat.open {
+		return m.chat.acct
+	}
+	return -1
+}
+
+// titleLine is the header of the conversation: who, their presence, and
+// which account when there are several.
+func (m *Model) titleLine(w int) string {
+	if m.help.open {
+		return m.titleCache.get(" xchat help", w, m.st.title)
+	}
+	if !m.chat.open {
+		return m.titleCache.get(" xchat", w, m.st.title)
+	}
+	a := m.accts[m.chat.acct]
+	label := a.labelOf(m.chat.peer)
+	jid := sanitize.Line(m.chat.peer)
+	t := " " + label
+	if label != jid {
+		t += " <" + jid + ">"
+	}
+	if p, ok := a.best(m.chat.peer); ok {
+		t += " · " + showName(p.show)
+		if p.status != "" {
+			t += ": " + p.status
+		}
+	} else if _, inRoster := a.contacts[m.chat.peer]; inRoster {
+		t += " · offline"
+	}
+	if len(m.accts) > 1 {
+		t += " — via " + a.label
+	}
+	if m.chat.detached {
+		more := "newer messages below"
+		if m.chat.newBelow > 0 {
+			more = fmt.Sprintf("%d new below", m.chat.newBelow)
+		}
+		t += " [" + more + ": PgDn]"
+	}
+	return m.titleCache.get(t, w, m.st.title)
+}
+
+// welcome is what the pane shows when no conversation is open.
+func (m *Model) welcome(w, h int) []string {
+	text := []string{
+		"",
+		" No conversation is open.",
+		"",
+		" Tab moves to the roster: ↑/↓ to choose, Enter to open.",
+		" Or type /msg JID to start a conversation.",
+		" F1 or /help lists every key and command.",
+	}
+	out := make([]string, h)
+	for i := range out {
+		s := ""
+		if i < len(text) {
+			s = m.st.emptyMessage.Render(text[i])
+		}
+		out[i] = fit(s, w)
+	}
+	return out
+}
+
+// rosterWidth is the width of the roster column for a terminal width; the
+// roster hides on very narrow terminals.
+func rosterWidth(w int) int {
+	if w < 48 {
+		return 0
+	}
+	return max(16, min(32, w/4))
+}
+
+// layout sizes the parts for the current terminal size.
+func (m *Model) layout() {
+	m.input.SetWidth(m.width)
+	rw := rosterWidth(m.width)
+	cw := m.width
+	if rw > 0 {
+		cw -= rw + 1
+	}
+	mainH := m.mainHeight()
+	m.roster.SetSize(rw, mainH)
+	m.chat.SetSize(cw, max(0, mainH-1))
+}
+
+func (m *Model) mainHeight() int {
+	return max(0, m.height-m.input.Height()-1)
+}
