@@ -114,7 +114,19 @@ func roundTrip(ctx context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error
 		Inner   []byte     `xml:",innerxml"`
 		Error   *stanzaErr `xml:"error"`
 	}
-	if err := xml.NewTokenDecoder(r).Decode(&resp); err != nil {
+	tok, err := r.Token()
+	if err != nil {
+		return nil, fmt.Errorf("bad IQ response: %w", err)
+	}
+	start, ok := tok.(xml.StartElement)
+	if !ok {
+		return nil, fmt.Errorf("bad IQ response: %T", tok)
+	}
+	raw, err := elementBytes(&start, r)
+	if err != nil {
+		return nil, fmt.Errorf("bad IQ response: %w", err)
+	}
+	if err := xml.Unmarshal(raw, &resp); err != nil {
 		return nil, fmt.Errorf("bad IQ response: %w", err)
 	}
 	if resp.Type == "error" {
@@ -182,26 +194,33 @@ type handler struct {
 func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	c := h.c
 	c.lastIn.Store(time.Now().UnixNano())
-	// The decoder must see the start element itself to match the end.
-	d := xml.NewTokenDecoder(xmlstream.MultiReader(xmlstream.Token(*start), t))
+	raw, err := elementBytes(start, t)
+	if err != nil {
+		var tooLarge stanzaTooLarge
+		if errors.As(err, &tooLarge) {
+			c.log.Warn("dropping oversized stanza", "name", start.Name.Local)
+			return nil
+		}
+		return err // the stream itself is broken
+	}
 	switch start.Name.Local {
 	case "message":
 		var m inMessage
-		if err := d.Decode(&m); err != nil {
+		if err := xml.Unmarshal(raw, &m); err != nil {
 			c.log.Warn("dropping malformed message", "err", err)
 			return nil
 		}
 		c.post(func() { c.handleMessage(h.gen, &m) })
 	case "presence":
 		var p inPresence
-		if err := d.Decode(&p); err != nil {
+		if err := xml.Unmarshal(raw, &p); err != nil {
 			c.log.Warn("dropping malformed presence", "err", err)
 			return nil
 		}
 		c.post(func() { c.handlePresence(h.gen, &p) })
 	case "iq":
 		var iq inIQ
-		if err := d.Decode(&iq); err != nil {
+		if err := xml.Unmarshal(raw, &iq); err != nil {
 			c.log.Warn("dropping malformed iq", "err", err)
 			return replyError(t, iqIDFrom(start), attrValue(start, "from"), "modify", "bad-request")
 		}

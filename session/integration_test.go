@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -189,6 +190,18 @@ func TestLoginAndMessagesBothWays(t *testing.T) {
 	if err != nil || len(out) != 0 {
 		t.Errorf("outbox after ack = %v, %v; want empty", bodies(out), err)
 	}
+	// The server's disco#info features are cached for later layers.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		feats, err := alice.st.Features(ctx, users[0].JID, srv.Domain)
+		if err == nil && slices.Contains(feats, "urn:xmpp:carbons:2") && slices.Contains(feats, "urn:xmpp:ping") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server features not cached: %v %v", feats, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func bodies(ms []store.Message) []string {
@@ -328,6 +341,13 @@ func TestSubscriptionHandshakeAndRosterPush(t *testing.T) {
 	if err != nil || !hasContact(cs, users[1].JID, func(c store.Contact) bool { return c.Subscription == "both" }) {
 		t.Fatalf("stored roster = %+v, %v", cs, err)
 	}
+	// A second device with an empty store gets the full roster, names included.
+	alice2 := start(t, config(srv, users[0], "a2"), "")
+	alice2.waitFor("full roster", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.RosterEvent)
+		return ok && hasContact(e.Contacts, users[1].JID, func(c store.Contact) bool { return c.Name == "Bob" && c.Subscription == "both" })
+	})
+	alice2.stop()
 	if err := bob.c.SetPresence(ctx, session.ShowAway, "lunch"); err != nil {
 		t.Fatal(err)
 	}

@@ -72,47 +72,61 @@ func openBench(b *testing.B, path string) *store.Store {
 }
 
 // BenchmarkAddMessages inserts 100k messages over 20 conversations in
-// batches, as a MAM catch-up would, and reports the rate.
+// batches, as a MAM catch-up would, and reports the rate. ids=random uses
+// random origin- and stanza-ids like most clients and servers generate, so
+// the unique indexes take scattered insertions; ids=ordered uses
+// time-ordered ones (UUIDv7-like, as some servers generate), which append.
 func BenchmarkAddMessages(b *testing.B) {
-	for _, batch := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			const total = 100_000
-			ctx := context.Background()
-			var elapsed time.Duration
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				s, err := store.Open(ctx, filepath.Join(b.TempDir(), fmt.Sprintf("add%d.db", i)))
-				if err != nil {
-					b.Fatal(err)
-				}
-				// Random ids, like real clients' and servers', so that the
-				// unique indexes see scattered insertions.
-				rng := rand.New(rand.NewPCG(1, uint64(i)))
-				ms := make([]*store.Message, total)
-				for j := range ms {
-					peer := fmt.Sprintf("peer%d@example.org", j%20)
-					ms[j] = &store.Message{Account: "me@example.org", Peer: peer, Sender: peer,
-						Body: storetest.Body(j), Type: "chat",
-						OriginID:  fmt.Sprintf("%016x%016x", rng.Uint64(), rng.Uint64()),
-						StanzaID:  fmt.Sprintf("%016x", rng.Uint64()),
-						StanzaBy:  "me@example.org",
-						Timestamp: storetest.Epoch.Add(time.Duration(j) * time.Second)}
-				}
-				b.StartTimer()
-				start := time.Now()
-				for j := 0; j < total; j += batch {
-					n, err := s.AddMessages(ctx, ms[j:min(j+batch, total)])
-					if err != nil || n != min(batch, total-j) {
-						b.Fatal(n, err)
-					}
-				}
-				elapsed += time.Since(start)
-				b.StopTimer()
-				s.Close()
+	for _, ordered := range []bool{false, true} {
+		for _, batch := range []int{100, 1000} {
+			name := fmt.Sprintf("ids=random/batch=%d", batch)
+			if ordered {
+				name = fmt.Sprintf("ids=ordered/batch=%d", batch)
 			}
-			b.ReportMetric(float64(total*b.N)/elapsed.Seconds(), "msgs/s")
-		})
+			b.Run(name, func(b *testing.B) { benchAdd(b, batch, ordered) })
+		}
 	}
+}
+
+func benchAdd(b *testing.B, batch int, ordered bool) {
+	const total = 100_000
+	ctx := context.Background()
+	var elapsed time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s, err := store.Open(ctx, filepath.Join(b.TempDir(), fmt.Sprintf("add%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, uint64(i)))
+		ms := make([]*store.Message, total)
+		for j := range ms {
+			peer := fmt.Sprintf("peer%d@example.org", j%20)
+			m := &store.Message{Account: "me@example.org", Peer: peer, Sender: peer,
+				Body: storetest.Body(j), Type: "chat", StanzaBy: "me@example.org",
+				Timestamp: storetest.Epoch.Add(time.Duration(j) * time.Second)}
+			if ordered {
+				m.OriginID = fmt.Sprintf("%016x-%016x", j, rng.Uint64())
+				m.StanzaID = fmt.Sprintf("%016x", j)
+			} else {
+				m.OriginID = fmt.Sprintf("%016x-%016x", rng.Uint64(), rng.Uint64())
+				m.StanzaID = fmt.Sprintf("%016x", rng.Uint64())
+			}
+			ms[j] = m
+		}
+		b.StartTimer()
+		start := time.Now()
+		for j := 0; j < total; j += batch {
+			n, err := s.AddMessages(ctx, ms[j:min(j+batch, total)])
+			if err != nil || n != min(batch, total-j) {
+				b.Fatal(n, err)
+			}
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		s.Close()
+	}
+	b.ReportMetric(float64(total*b.N)/elapsed.Seconds(), "msgs/s")
 }
 
 // BenchmarkAddMessage is the cost of storing one live message.

@@ -24,6 +24,21 @@ var ErrBusy = errors.New("store: database busy")
 // (other processes) and for the in-process write lock.
 const busyTimeout = 5 * time.Second
 
+// dsnParams configures every connection (the path is a file: URI so that
+// '?' or '%' in it cannot be mistaken for parameters):
+//   - _txlock=immediate takes the write lock at BEGIN, so a transaction never
+//     fails halfway when upgrading from read to write;
+//   - WAL with synchronous=NORMAL: readers never block the writer, and a
+//     commit costs no fsync (a power cut may lose the last commits, never
+//     consistency);
+//   - a 16 MiB page cache, memory-mapped reads and checkpoints every ~40 MiB
+//     of WAL (not the default 4 MiB) roughly double the insertion rate of
+//     messages with random ids, whose unique indexes dirty about one page per
+//     message; journal_size_limit trims the WAL back afterwards.
+const dsnParams = "?_txlock=immediate&_busy_timeout=%d&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL" +
+	"&_pragma=cache_size(-16000)&_pragma=mmap_size(268435456)" +
+	"&_pragma=wal_autocheckpoint(10000)&_pragma=journal_size_limit(16777216)"
+
 // maxConns caps the connection pool: one writer at a time plus readers.
 const maxConns = 4
 
@@ -67,12 +82,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
-	// A file: URI so that '?' or '%' in the path cannot be mistaken for
-	// parameters. _txlock=immediate takes the write lock at BEGIN, so a
-	// transaction never fails halfway when upgrading from read to write.
 	dsn := "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() +
-		fmt.Sprintf("?_txlock=immediate&_busy_timeout=%d&_foreign_keys=on&_journal_mode=WAL&_synchronous=NORMAL"+os.Getenv("XCHAT_DSN_EXTRA"),
-			busyTimeout.Milliseconds())
+		fmt.Sprintf(dsnParams, busyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
