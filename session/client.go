@@ -51,6 +51,9 @@ type Client struct {
 	barrierOn  bool
 	reconnect  chan struct{}
 	pingFailed bool
+
+	// loginHook replaces login in tests (an in-memory session pair).
+	loginHook func(ctx context.Context) (*xmpp.Session, error)
 }
 
 // connection is one live XMPP session; gen tells stale callbacks apart.
@@ -145,7 +148,11 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		loggingIn = true
 		c.setState(Connecting, nil, time.Time{})
 		go func() {
-			s, err := c.login(ctx)
+			login := c.login
+			if c.loginHook != nil {
+				login = c.loginHook
+			}
+			s, err := login(ctx)
 			loginDone <- loginResult{s, err}
 		}()
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -82,7 +83,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
-	dsn := "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() +
+	uriPath := filepath.ToSlash(abs)
+	if !strings.HasPrefix(uriPath, "/") {
+		uriPath = "/" + uriPath // a Windows drive letter: file:///C:/...
+	}
+	dsn := "file:" + (&url.URL{Path: uriPath}).EscapedPath() +
 		fmt.Sprintf(dsnParams, busyTimeout.Milliseconds())
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -144,6 +149,10 @@ func (s *Store) Q(ctx context.Context) Querier {
 // ctx that already carries a transaction of s, it runs fn inside a savepoint
 // of that transaction: an error undoes only fn's work, and the outer
 // transaction decides about the rest.
+//
+// Write transactions of a Store run one at a time. Inside fn, always pass
+// fn's ctx on: a write made with a ctx that lacks the transaction waits for
+// it to end, and fails with ErrBusy after five seconds.
 func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if st := s.txFrom(ctx); st != nil {
 		return s.savepoint(ctx, st, fn)
