@@ -224,7 +224,7 @@ func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartEleme
 			c.log.Warn("dropping malformed iq", "err", err)
 			return replyError(t, iqIDFrom(start), attrValue(start, "from"), "modify", "bad-request")
 		}
-		return h.handleIQ(t, &iq)
+		return h.handleIQ(t, &iq, iqChildren(raw))
 	default:
 		c.log.Debug("ignoring top-level element", "name", start.Name.Local, "ns", start.Name.Space)
 	}
@@ -244,12 +244,12 @@ func iqIDFrom(start *xml.StartElement) string { return attrValue(start, "id") }
 
 // handleIQ answers IQ requests. Requests are answered here, immediately;
 // state changes (roster pushes) are posted to the owner.
-func (h *handler) handleIQ(t xmlstream.TokenReadEncoder, iq *inIQ) error {
+func (h *handler) handleIQ(t xmlstream.TokenReadEncoder, iq *inIQ, children int) error {
 	c := h.c
 	if iq.Type != "get" && iq.Type != "set" {
 		return nil // stray result/error for an IQ we no longer wait for
 	}
-	if iq.payloads() != 1 {
+	if children != 1 {
 		return replyError(t, iq.ID, iq.From, "modify", "bad-request")
 	}
 	switch {

@@ -212,15 +212,16 @@ type inIQ struct {
 	} `xml:",any"`
 }
 
-// payloads counts the child elements of the IQ.
-func (iq *inIQ) payloads() int {
-	n := len(iq.Other)
-	for _, present := range []bool{iq.Roster != nil, iq.Ping != nil, iq.Disco != nil, iq.Version != nil} {
-		if present {
-			n++
-		}
+// iqChildren counts the child elements of an IQ (RFC 6120 §8.2.3: a get
+// or set carries exactly one).
+func iqChildren(raw []byte) int {
+	var all struct {
+		Children []struct{ XMLName xml.Name } `xml:",any"`
 	}
-	return n
+	if xml.Unmarshal(raw, &all) != nil {
+		return 0
+	}
+	return len(all.Children)
 }
 
 // discoInfoRequest asks for an entity's disco#info.
