@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -318,5 +317,3 @@ func (h *harness) items() []string {
 	}
 	return out
 }
-
-var errTest = errors.New("boom")
