@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -51,6 +50,9 @@ type Client struct {
 	barrierOn  bool
 	reconnect  chan struct{}
 	pingFailed bool
+
+	mam      *mamQueryState // archive catch-up in progress
+	caughtUp bool           // the catch-up of this connection is complete
 
 	// loginHook replaces login in tests (an in-memory session pair).
 	loginHook func(ctx context.Context) (*xmpp.Session, error)
@@ -320,12 +322,18 @@ func (c *Client) loadState(ctx context.Context) error {
 	return nil
 }
 
-// newID returns a random stanza/origin id.
+// newID returns a stanza/origin id: 48 bits of milliseconds then 80 random
+// bits, like UUIDv7, so our own ids sort by time and append to the store's
+// origin-id index instead of scattering over it.
 func newID() string {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-		return n.String()
+	var b [16]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("session: no randomness: " + err.Error()) // crypto/rand never fails on Linux
 	}
 	return hex.EncodeToString(b[:])
 }

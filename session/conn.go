@@ -39,7 +39,9 @@ func (c *Client) closeConn(ctx context.Context, why string) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	_ = s.Encode(wctx, outPresence{Type: "unavailable"})
-	_ = s.SetCloseDeadline(time.Now().Add(2 * time.Second))
+	// No s.SetCloseDeadline here: in mellium v0.22 it replaces the input
+	// context without synchronisation while Serve reads it (a data race),
+	// and the connection is closed right below anyway.
 	_ = s.Close()
 	_ = s.Conn().Close()
 	c.conn = nil
@@ -48,6 +50,8 @@ func (c *Client) closeConn(ctx context.Context, why string) {
 // connectionLost resets per-connection state; pending messages stay in the
 // outbox and go out again after the next login.
 func (c *Client) connectionLost() {
+	c.mam = nil
+	c.caughtUp = false
 	c.sentUnack = nil
 	c.barrierOn = false
 	c.pingFailed = false

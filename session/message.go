@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -15,12 +16,50 @@ import (
 // MaxBodyBytes bounds the body we accept from the network and send.
 const MaxBodyBytes = 64 << 10
 
-// handleMessage stores an incoming message, then tells the UI.
+// handleMessage routes a message from the server: carbons and MAM results
+// (only when our own account wraps them), receipts, errors, and chat
+// messages. Everything stored is stored before the UI hears of it.
 func (c *Client) handleMessage(gen uint64, m *inMessage) {
 	if c.conn == nil || c.conn.gen != gen {
 		return
 	}
 	ctx := context.Background()
+	// mellium blanks a from equal to our bare JID; no from at all means our
+	// own account too (RFC 6120 §8.1.2.1).
+	fromSelf := m.From == "" || m.From == c.acct
+	switch {
+	case m.MAMResult != nil:
+		if !fromSelf {
+			c.log.Warn("rejecting MAM result from a foreign sender (forgery?)", "from", m.From)
+			return
+		}
+		c.mamResult(m.MAMResult)
+		return
+	case m.CarbonReceived != nil || m.CarbonSent != nil:
+		if !fromSelf {
+			// CVE-2017-5589 class: anyone can wrap a message in <sent/>.
+			c.log.Warn("rejecting forged carbon", "from", m.From)
+			c.emit(NoticeEvent{Account: c.acct, Text: "ignored a forged message copy claiming to come from your account, sent by " + m.From})
+			return
+		}
+		cb, sent := m.CarbonReceived, false
+		if m.CarbonSent != nil {
+			cb, sent = m.CarbonSent, true
+		}
+		inner := cb.Forwarded.Message
+		if inner == nil {
+			return
+		}
+		if inner.Delay == nil && cb.Forwarded.Delay != nil {
+			inner.Delay = cb.Forwarded.Delay
+		}
+		msg, ok := c.toStore(inner, sent, time.Now().UTC())
+		if !ok {
+			return
+		}
+		c.storeAndEmit(ctx, msg)
+		return
+	}
 	from := c.jid
 	if m.From != "" {
 		j, err := jid.Parse(m.From)
@@ -30,69 +69,159 @@ func (c *Client) handleMessage(gen uint64, m *inMessage) {
 		}
 		from = j
 	}
-	switch m.Type {
-	case "error":
+	if m.Type == "error" {
 		c.handleMessageError(ctx, from, m)
 		return
-	case "groupchat", "headline":
-		c.log.Debug("message type not handled yet", "type", m.Type, "from", m.From)
+	}
+	if m.ReceiptFor != nil && m.ReceiptFor.ID != "" {
+		c.receiptReceived(ctx, from, m.ReceiptFor.ID)
+	}
+	msg, ok := c.toStore(m, false, time.Now().UTC())
+	if !ok {
 		return
+	}
+	if c.storeAndEmit(ctx, msg) && m.ReceiptRequest != nil {
+		c.sendReceipt(ctx, from, m)
+	}
+}
+
+// toStore turns a chat message into a row. sent is true for copies of
+// messages our own other devices sent (carbons <sent/>, MAM results from us).
+func (c *Client) toStore(m *inMessage, sent bool, now time.Time) (store.Message, bool) {
+	switch m.Type {
 	case "", "normal", "chat":
 	default:
-		return
+		return store.Message{}, false // groupchat: MUC layer; headline, error: not chat
 	}
 	body, ok := m.body()
 	if !ok {
-		return // chat states, receipts, carbons...: later layers
+		return store.Message{}, false
 	}
-	if from.Equal(c.jid) && m.From != "" {
-		// From our own bare JID without a resource: server/PEP, not a chat.
-		return
+	from, to := c.jid, c.jid
+	if m.From != "" {
+		j, err := jid.Parse(m.From)
+		if err != nil {
+			return store.Message{}, false
+		}
+		from = j
+	}
+	if m.To != "" {
+		j, err := jid.Parse(m.To)
+		if err != nil {
+			return store.Message{}, false
+		}
+		to = j
+	}
+	// A message from our own bare JID without resource is the server's,
+	// never a chat (PEP, notices); a sent copy must come from one of our
+	// resources.
+	if !sent && from.Bare().Equal(c.jid) {
+		if from.Resourcepart() == "" {
+			return store.Message{}, false
+		}
+		// One of our devices wrote it (e.g. a MAM copy): it is outgoing.
+		sent = true
+	}
+	if sent && !from.Bare().Equal(c.jid) {
+		return store.Message{}, false
 	}
 	if len(body) > MaxBodyBytes {
 		body = truncateUTF8(body, MaxBodyBytes) + " [truncated]"
 	}
 	if !utf8.ValidString(body) {
-		body = string([]rune(body))
+		body = strings.ToValidUTF8(body, "\uFFFD")
 	}
-	now := time.Now().UTC()
 	msg := store.Message{
 		Account:    c.acct,
-		Peer:       from.Bare().String(),
 		Kind:       store.KindChat,
-		Direction:  store.Incoming,
-		Sender:     from.Bare().String(),
-		SenderFull: from.String(),
 		Body:       body,
 		Type:       typeOr(m.Type, "normal"),
 		Received:   now,
 		Timestamp:  now,
-		State:      store.StateReceived,
+		SenderFull: from.String(),
+	}
+	if sent {
+		msg.Peer = to.Bare().String()
+		msg.Direction = store.Outgoing
+		msg.Sender = c.acct
+		msg.State = store.StateSent
+	} else {
+		msg.Peer = from.Bare().String()
+		msg.Direction = store.Incoming
+		msg.Sender = from.Bare().String()
+		msg.State = store.StateReceived
+	}
+	if msg.Peer == c.acct && !sent {
+		return store.Message{}, false
 	}
 	if t, ok := m.time(); ok && t.Before(now.Add(time.Minute)) {
+		if t.After(now) {
+			t = now // a stamp from the future is clock skew
+		}
 		msg.Timestamp = t
 	}
-	if m.OriginID != nil {
+	if m.OriginID != nil && m.OriginID.ID != "" {
 		msg.OriginID = m.OriginID.ID
 	} else if m.ID != "" {
 		// Without origin-id the stanza id is the best dedupe key we have
 		// from the sender (offline redelivery keeps it).
 		msg.OriginID = "id:" + m.ID
 	}
-	// Only our own server's stanza-id is trustworthy (XEP-0359 §4: check by).
+	if sent && m.OriginID == nil && m.ID != "" {
+		// Our own messages use the same value for both.
+		msg.OriginID = m.ID
+	}
+	// Only our own archive's stanza-id is trustworthy (XEP-0359 §4: check by).
 	for _, sid := range m.StanzaIDs {
 		if sid.By == c.acct && sid.ID != "" {
 			msg.StanzaID, msg.StanzaBy = sid.ID, sid.By
 		}
 	}
+	return msg, true
+}
+
+// storeAndEmit persists one message and, if it is new, tells the UI.
+func (c *Client) storeAndEmit(ctx context.Context, msg store.Message) bool {
 	inserted, err := c.st.AddMessage(ctx, &msg)
 	if err != nil {
 		c.log.Error("store: add message", "err", err)
 		c.emit(NoticeEvent{Account: c.acct, Text: "could not store a message from " + msg.Peer, Err: err})
-		return
+		return false
 	}
 	if inserted {
 		c.emit(MessageEvent{Account: c.acct, Message: msg})
+	}
+	c.liveArchived(ctx, msg)
+	return inserted
+}
+
+// sendReceipt answers a receipt request (XEP-0184), only to contacts that
+// may see our presence anyway: a receipt tells the sender we are online.
+func (c *Client) sendReceipt(ctx context.Context, from jid.JID, m *inMessage) {
+	if m.ID == "" || m.Type == "groupchat" {
+		return
+	}
+	ct, ok := c.roster[from.Bare().String()]
+	if !ok || (ct.Subscription != "from" && ct.Subscription != "both") {
+		return
+	}
+	_ = c.send(ctx, outMessage{ID: newID(), To: from.String(), Type: m.Type, Received: &receiptAck{ID: m.ID}, NoStore: &struct{}{}})
+}
+
+// receiptReceived marks our message delivered; only the peer we sent it to
+// can confirm it.
+func (c *Client) receiptReceived(ctx context.Context, from jid.JID, id string) {
+	peer := from.Bare().String()
+	orig, err := c.st.MessageByOriginID(ctx, c.acct, peer, id)
+	if err != nil || orig.Direction != store.Outgoing || orig.Peer != peer {
+		return
+	}
+	if err := c.st.SetState(ctx, orig.ID, store.StateDelivered, ""); err != nil {
+		c.log.Error("store: set state", "err", err)
+		return
+	}
+	if m, err := c.st.Message(ctx, orig.ID); err == nil {
+		c.emit(MessageStateEvent{Account: c.acct, Peer: peer, ID: orig.ID, State: m.State})
 	}
 }
 
@@ -174,7 +303,7 @@ func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Messag
 // transmit writes one stored message and arranges for a barrier ping that
 // proves the server has it.
 func (c *Client) transmit(ctx context.Context, m store.Message) {
-	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: m.Body, OriginID: &originID{ID: m.OriginID}}
+	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: m.Body, OriginID: &originID{ID: m.OriginID}, Request: &receiptReq{}}
 	if err := c.send(ctx, out); err != nil {
 		c.log.Warn("send failed; message stays in the outbox", "err", err)
 		return

@@ -37,6 +37,7 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		c.setState(Online, nil, timeZero)
 		c.flushOutbox(ctx)
 		c.discoverServer(ctx)
+		c.afterLogin(ctx)
 	})
 }
 

@@ -34,7 +34,34 @@ type inMessage struct {
 	OriginID  *stanzaID  `xml:"urn:xmpp:sid:0 origin-id"`
 	Delay     *delay     `xml:"urn:xmpp:delay delay"`
 	Error     *stanzaErr `xml:"error"`
-	Inner     string     `xml:",innerxml"` // kept for later protocol layers (carbons, OMEMO)
+	// Wrappers of other messages: carbons (XEP-0280) and MAM results
+	// (XEP-0313). Only trusted when the wrapper comes from our own account.
+	CarbonReceived *carbon    `xml:"urn:xmpp:carbons:2 received"`
+	CarbonSent     *carbon    `xml:"urn:xmpp:carbons:2 sent"`
+	MAMResult      *mamResult `xml:"urn:xmpp:mam:2 result"`
+	// Receipts (XEP-0184).
+	ReceiptRequest *struct{}   `xml:"urn:xmpp:receipts request"`
+	ReceiptFor     *receiptFor `xml:"urn:xmpp:receipts received"`
+	Inner          string      `xml:",innerxml"` // kept for later protocol layers (OMEMO)
+}
+
+type carbon struct {
+	Forwarded forwarded `xml:"urn:xmpp:forward:0 forwarded"`
+}
+
+type forwarded struct {
+	Delay   *delay     `xml:"urn:xmpp:delay delay"`
+	Message *inMessage `xml:"jabber:client message"`
+}
+
+type mamResult struct {
+	QueryID   string    `xml:"queryid,attr"`
+	ID        string    `xml:"id,attr"`
+	Forwarded forwarded `xml:"urn:xmpp:forward:0 forwarded"`
+}
+
+type receiptFor struct {
+	ID string `xml:"id,attr"`
 }
 
 type langText struct {
@@ -110,9 +137,20 @@ func (m *inMessage) time() (time.Time, bool) {
 	if m.Delay == nil {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, m.Delay.Stamp)
+	return parseStamp(m.Delay.Stamp)
+}
+
+// parseStamp reads an XEP-0082 timestamp. Servers often send whole seconds
+// (Prosody does); such a stamp means "some time in that second", and is
+// placed at its end so that a message stored earlier in that second with our
+// own millisecond clock keeps its place before it.
+func parseStamp(stamp string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, stamp)
 	if err != nil {
 		return time.Time{}, false
+	}
+	if !strings.Contains(stamp, ".") {
+		t = t.Add(time.Second - time.Millisecond)
 	}
 	return t.UTC(), true
 }
@@ -160,12 +198,22 @@ type rosterItem struct {
 
 // outMessage is a message we send.
 type outMessage struct {
-	XMLName  xml.Name  `xml:"jabber:client message"`
-	ID       string    `xml:"id,attr"`
-	To       string    `xml:"to,attr"`
-	Type     string    `xml:"type,attr"`
-	Body     string    `xml:"body"`
-	OriginID *originID `xml:"urn:xmpp:sid:0 origin-id"`
+	XMLName  xml.Name    `xml:"jabber:client message"`
+	ID       string      `xml:"id,attr"`
+	To       string      `xml:"to,attr"`
+	Type     string      `xml:"type,attr,omitempty"`
+	Body     string      `xml:"body,omitempty"`
+	OriginID *originID   `xml:"urn:xmpp:sid:0 origin-id"`
+	Request  *receiptReq `xml:"urn:xmpp:receipts request"`
+	Received *receiptAck `xml:"urn:xmpp:receipts received"`
+	// Hints (XEP-0334): a receipt needs no archive copy.
+	NoStore *struct{} `xml:"urn:xmpp:hints no-store"`
+}
+
+type receiptReq struct{}
+
+type receiptAck struct {
+	ID string `xml:"id,attr"`
 }
 
 type originID struct {

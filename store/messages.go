@@ -112,6 +112,21 @@ func (s *Store) AddMessage(ctx context.Context, m *Message) (inserted bool, err 
 // returns how many were new. On error nothing is stored and the IDs of ms
 // are left as they were.
 func (s *Store) AddMessages(ctx context.Context, ms []*Message) (inserted int, err error) {
+	return s.addMessages(ctx, ms, nil)
+}
+
+// AddMessagesReport is AddMessages that also tells, per message, whether it
+// was new (true) or a duplicate of a stored one (false), so the caller can
+// notify about new messages only.
+func (s *Store) AddMessagesReport(ctx context.Context, ms []*Message) ([]bool, error) {
+	added := make([]bool, len(ms))
+	if _, err := s.addMessages(ctx, ms, added); err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+func (s *Store) addMessages(ctx context.Context, ms []*Message, added []bool) (inserted int, err error) {
 	for _, m := range ms {
 		if m == nil || m.Account == "" || m.Peer == "" {
 			return 0, errors.New("store: message without account or peer")
@@ -128,13 +143,16 @@ func (s *Store) AddMessages(ctx context.Context, ms []*Message) (inserted int, e
 		b := &batch{s: s, tx: s.txFrom(ctx).tx, now: time.Now()}
 		defer b.close()
 		inserted = 0
-		for _, m := range ms {
+		for i, m := range ms {
 			ok, err := b.add(ctx, m)
 			if err != nil {
 				return err
 			}
 			if ok {
 				inserted++
+			}
+			if added != nil {
+				added[i] = ok
 			}
 		}
 		return b.flush(ctx)
