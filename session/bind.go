@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"mellium.im/xmlstream"
@@ -20,7 +21,10 @@ const nsBind = "urn:ietf:params:xml:ns:xmpp-bind"
 // bindFeature binds a resource (RFC 6120 §7). mellium v0.22's own bind puts
 // the JID instead of the requested resource into <resource/>, so a
 // configured resource would never reach the server.
-func bindFeature(resource string) xmpp.StreamFeature {
+//
+// With rq set it first tries to resume that stream (XEP-0198 §5): on
+// <resumed/> the session is ready without binding; on <failed/> it binds.
+func bindFeature(resource string, rq *resumeReq) xmpp.StreamFeature {
 	return xmpp.StreamFeature{
 		Name:       xml.Name{Space: nsBind, Local: "bind"},
 		Necessary:  xmpp.Authn,
@@ -34,6 +38,16 @@ func bindFeature(resource string) xmpp.StreamFeature {
 		Negotiate: func(ctx context.Context, s *xmpp.Session, _ interface{}) (xmpp.SessionState, io.ReadWriter, error) {
 			r := s.TokenReader()
 			defer r.Close()
+			d := xml.NewTokenDecoder(r)
+			if rq != nil {
+				ok, err := tryResume(s, d, rq)
+				if err != nil {
+					return 0, nil, err
+				}
+				if ok {
+					return xmpp.Ready, nil, nil
+				}
+			}
 			// Written raw, as mellium's STARTTLS does: during negotiation the
 			// token writer does not manage namespaces for us.
 			var buf bytes.Buffer
@@ -56,7 +70,6 @@ func bindFeature(resource string) xmpp.StreamFeature {
 				JID   string     `xml:"urn:ietf:params:xml:ns:xmpp-bind bind>jid"`
 				Error *stanzaErr `xml:"error"`
 			}
-			d := xml.NewTokenDecoder(r)
 			for {
 				tok, err := d.Token()
 				if err != nil {
@@ -107,4 +120,49 @@ func saslCondition(err error) (string, bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// tryResume sends <resume/> and reads the answer.
+func tryResume(s *xmpp.Session, d *xml.Decoder, rq *resumeReq) (bool, error) {
+	rq.in.armResume(rq.h)
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "<resume xmlns='%s' h='%d' previd='", nsSM, rq.h)
+	if err := xml.EscapeText(&buf, []byte(rq.id)); err != nil {
+		return false, err
+	}
+	buf.WriteString("'/>")
+	if _, err := s.Conn().Write(buf.Bytes()); err != nil {
+		return false, err
+	}
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return false, err
+		}
+		start, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		var ans struct {
+			H string `xml:"h,attr"`
+		}
+		if err := d.DecodeElement(&ans, &start); err != nil {
+			return false, err
+		}
+		if start.Name.Space != nsSM || start.Name.Local != "resumed" {
+			return false, nil // <failed/>: bind a new session
+		}
+		h, err := strconv.ParseUint(ans.H, 10, 32)
+		if err != nil {
+			return false, fmt.Errorf("resumed with a bad count %q", ans.H)
+		}
+		j, err := jid.Parse(rq.fullJID)
+		if err != nil {
+			return false, err
+		}
+		s.UpdateAddr(j)
+		rq.resumed, rq.ackedH = true, uint32(h)
+		rq.out.startAt(uint32(h))
+		return true, nil
+	}
 }

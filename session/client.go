@@ -51,8 +51,11 @@ type Client struct {
 	reconnect  chan struct{}
 	pingFailed bool
 
-	mam      *mamQueryState // archive catch-up in progress
-	caughtUp bool           // the catch-up of this connection is complete
+	sm          smState        // stream management (XEP-0198)
+	ackWanted   bool           // messages went out: ask for an ack after this step
+	mam         *mamQueryState // archive catch-up in progress
+	caughtUp    bool           // the catch-up of this connection is complete
+	wasCaughtUp bool           // caughtUp when the connection was lost (kept on resume)
 
 	// loginHook replaces login in tests (an in-memory session pair).
 	loginHook func(ctx context.Context) (*xmpp.Session, error)
@@ -60,9 +63,18 @@ type Client struct {
 
 // connection is one live XMPP session; gen tells stale callbacks apart.
 type connection struct {
-	s      *xmpp.Session
-	gen    uint64
-	online bool // bootstrap done
+	s *xmpp.Session
+	// ctx is the only context handed to mellium's send methods: it ends
+	// with the connection. mellium arms a goroutine per call that sets the
+	// write deadline into the past when the call's context is done; a
+	// context cancelled right after a call returns can let that goroutine
+	// fire during another goroutine's write and break the TLS stream.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	gen     uint64
+	online  bool         // bootstrap done
+	in, out *wireCounter // stanza counts for stream management; nil in tests
+	resumed bool         // this stream resumed the previous one
 }
 
 var connGen atomic.Uint64
@@ -149,13 +161,14 @@ func (c *Client) Run(ctx context.Context) (err error) {
 	startLogin := func() {
 		loggingIn = true
 		c.setState(Connecting, nil, time.Time{})
+		rq := c.smResumeSnapshot()
 		go func() {
-			login := c.login
 			if c.loginHook != nil {
-				login = c.loginHook
+				s, err := c.loginHook(ctx)
+				loginDone <- loginResult{s: s, err: err}
+				return
 			}
-			s, err := login(ctx)
-			loginDone <- loginResult{s, err}
+			loginDone <- c.login(ctx, rq)
 		}()
 	}
 
@@ -203,11 +216,20 @@ func (c *Client) Run(ctx context.Context) (err error) {
 				continue
 			}
 			backoff = c.cfg.MinBackoff
-			c.startSession(ctx, r.s, serveDone)
+			c.startSession(ctx, r, serveDone)
 		case r := <-serveDone:
 			if c.conn == nil || r.gen != c.conn.gen {
 				continue
 			}
+			// Handle everything the stream delivered before it broke, so
+			// the count we resume with covers only stored stanzas.
+			for _, f := range c.inbox.take() {
+				f()
+			}
+			if c.conn.in != nil {
+				c.sm.lastIn = c.conn.in.Count()
+			}
+			c.conn.cancel()
 			c.conn = nil
 			c.connectionLost()
 			if ctx.Err() != nil {
@@ -229,12 +251,18 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		case <-pingTicker.C:
 			c.keepalive(ctx)
 		}
+		if c.ackWanted {
+			c.ackWanted = false
+			c.smRequestAck(ctx)
+		}
 	}
 }
 
 type loginResult struct {
-	s   *xmpp.Session
-	err error
+	s       *xmpp.Session
+	in, out *wireCounter
+	rq      *resumeReq
+	err     error
 }
 
 type serveResult struct {

@@ -17,8 +17,11 @@ const sendTimeout = 30 * time.Second
 
 // startSession installs a freshly bound session: starts Serve on its own
 // goroutine and the bootstrap (roster, disco, presence, outbox) after it.
-func (c *Client) startSession(ctx context.Context, s *xmpp.Session, serveDone chan<- serveResult) {
-	conn := &connection{s: s, gen: connGen.Add(1)}
+func (c *Client) startSession(ctx context.Context, r loginResult, serveDone chan<- serveResult) {
+	s := r.s
+	conn := &connection{s: s, gen: connGen.Add(1), in: r.in, out: r.out}
+	conn.ctx, conn.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	conn.resumed = r.rq != nil && r.rq.resumed
 	c.conn = conn
 	c.lastIn.Store(time.Now().UnixNano())
 	c.log.Info("bound", "jid", s.LocalAddr().String())
@@ -26,6 +29,20 @@ func (c *Client) startSession(ctx context.Context, s *xmpp.Session, serveDone ch
 		err := s.Serve(&handler{c: c, gen: conn.gen})
 		serveDone <- serveResult{gen: conn.gen, err: err}
 	}()
+	if conn.resumed {
+		// The server kept our session: roster, presence and undelivered
+		// stanzas are as they were; only our unacked messages go again.
+		conn.online = true
+		c.caughtUp = c.wasCaughtUp
+		c.state.Store(int32(Online))
+		c.emit(StateEvent{Account: c.acct, State: Online, Resumed: true})
+		c.smStart(ctx, r.rq)
+		return
+	}
+	c.clearPresences()
+	if r.out != nil {
+		c.smStart(ctx, nil)
+	}
 	c.bootstrap(ctx, conn)
 }
 
@@ -51,10 +68,19 @@ func (c *Client) closeConn(ctx context.Context, why string) {
 // outbox and go out again after the next login.
 func (c *Client) connectionLost() {
 	c.mam = nil
+	c.wasCaughtUp = c.caughtUp
 	c.caughtUp = false
 	c.sentUnack = nil
 	c.barrierOn = false
 	c.pingFailed = false
+	if c.sm.session == nil || !c.sm.session.resume {
+		c.clearPresences()
+	}
+}
+
+// clearPresences forgets every contact's presence (a new session will get
+// them again); a resumable session keeps them until we know.
+func (c *Client) clearPresences() {
 	for bare, res := range c.presences {
 		for r := range res {
 			c.emit(PresenceEvent{Account: c.acct, JID: bare, Resource: r, Show: ShowUnavailable})
@@ -73,7 +99,7 @@ func (c *Client) iq(ctx context.Context, typ, to string, payload any, done func(
 	}
 	id := newID()
 	go func() {
-		resp, err := roundTrip(ctx, conn.s, iqStanza{ID: id, To: to, Type: typ, Payload: payload})
+		resp, err := roundTrip(conn.ctx, ctx, conn.s, iqStanza{ID: id, To: to, Type: typ, Payload: payload})
 		c.post(func() {
 			if c.conn != conn {
 				done(nil, ErrOffline)
@@ -99,10 +125,32 @@ func (e *IQError) Error() string {
 	return e.Condition
 }
 
-// roundTrip sends an IQ and returns the inner XML of the result.
-func roundTrip(ctx context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	defer cancel()
+// roundTrip sends an IQ and returns the inner XML of the result. mellium
+// gets only the connection's context (see connection.ctx); how long we
+// wait is bounded by wait and sendTimeout on our side.
+func roundTrip(connCtx, wait context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := sendIQ(connCtx, s, iq)
+		ch <- result{b, err}
+	}()
+	timer := time.NewTimer(sendTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r.b, r.err
+	case <-wait.Done():
+		return nil, wait.Err()
+	case <-timer.C:
+		return nil, context.DeadlineExceeded
+	}
+}
+
+func sendIQ(ctx context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := xml.NewEncoder(&buf).Encode(iq); err != nil {
 		return nil, err
@@ -148,9 +196,9 @@ func (c *Client) send(ctx context.Context, v any) error {
 	if c.conn == nil {
 		return ErrOffline
 	}
-	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
-	defer cancel()
-	return c.conn.s.Encode(ctx, v)
+	// A write that hangs (peer gone, buffers full) is ended by keepalive
+	// closing the connection, not by a per-call deadline (see connection.ctx).
+	return c.conn.s.Encode(c.conn.ctx, v)
 }
 
 // keepalive pings the server when nothing was received for PingInterval and
@@ -198,6 +246,10 @@ type handler struct {
 func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 	c := h.c
 	c.lastIn.Store(time.Now().UnixNano())
+	if start.Name.Space == nsSM {
+		h.smNonza(start)
+		return nil
+	}
 	raw, err := elementBytes(start, t)
 	if err != nil {
 		var tooLarge stanzaTooLarge

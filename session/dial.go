@@ -29,22 +29,27 @@ var (
 // login dials, secures, authenticates and binds. It retries once without the
 // -PLUS mechanisms when a channel-binding mechanism was chosen and failed
 // (ejabberd 23 only knows tls-unique; mellium sends tls-exporter).
-func (c *Client) login(ctx context.Context) (*xmpp.Session, error) {
+func (c *Client) login(ctx context.Context, rq *resumeReq) loginResult {
+	s, in, out, err := c.loginOnce(ctx, rq)
+	return loginResult{s: s, in: in, out: out, rq: rq, err: err}
+}
+
+func (c *Client) loginOnce(ctx context.Context, rq *resumeReq) (*xmpp.Session, *wireCounter, *wireCounter, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
 	password, err := c.cfg.Password(ctx)
 	if err != nil {
-		return nil, &Error{Kind: ErrConfig, Err: err, Msg: fmt.Sprintf("cannot get the password: %v", err)}
+		return nil, nil, nil, &Error{Kind: ErrConfig, Err: err, Msg: fmt.Sprintf("cannot get the password: %v", err)}
 	}
-	s, offered, err := c.loginWith(ctx, password, allMechanisms)
+	s, in, out, offered, err := c.loginWith(ctx, password, allMechanisms, rq)
 	if err != nil && usedPlus(offered) && !errors.Is(err, context.Canceled) {
 		var ce *Error
 		if !errors.As(err, &ce) || ce.Kind == ErrAuth || ce.Kind == ErrOther {
 			c.log.Info("login with channel binding failed; retrying without -PLUS", "err", err)
-			s, _, err = c.loginWith(ctx, password, noPlusMechanisms)
+			s, in, out, _, err = c.loginWith(ctx, password, noPlusMechanisms, rq)
 		}
 	}
-	return s, err
+	return s, in, out, err
 }
 
 // usedPlus reports whether the server offered a -PLUS mechanism we prefer.
@@ -57,10 +62,23 @@ func usedPlus(offered []string) bool {
 	return false
 }
 
-func (c *Client) loginWith(ctx context.Context, password string, mechs []sasl.Mechanism) (*xmpp.Session, []string, error) {
+func (c *Client) loginWith(ctx context.Context, password string, mechs []sasl.Mechanism, rq *resumeReq) (*xmpp.Session, *wireCounter, *wireCounter, []string, error) {
 	conn, err := c.dialConn(ctx)
 	if err != nil {
-		return nil, nil, classify(c.serverName(), err)
+		return nil, nil, nil, nil, classify(c.serverName(), err)
+	}
+	// Stanza counters for stream management see the plaintext stream
+	// through mellium's tee, in wire order.
+	in, out := newWireCounter("enabled"), newWireCounter("enable")
+	if rq != nil {
+		rq.in, rq.out, rq.resumed = in, out, false
+	}
+	teeIn, teeOut := io.Writer(in), io.Writer(out)
+	if c.cfg.TraceIn != nil {
+		teeIn = io.MultiWriter(in, c.cfg.TraceIn)
+	}
+	if c.cfg.TraceOut != nil {
+		teeOut = io.MultiWriter(out, c.cfg.TraceOut)
 	}
 	origin := c.jid
 	// Wrap the SASL feature to learn which mechanisms the server offered.
@@ -79,7 +97,7 @@ func (c *Client) loginWith(ctx context.Context, password string, mechs []sasl.Me
 		}
 		return req, data, err
 	}
-	bind := bindFeature(c.cfg.Resource)
+	bind := bindFeature(c.cfg.Resource, rq)
 	negotiateSASL := saslFeature.Negotiate
 	saslFeature.Negotiate = func(ctx context.Context, s *xmpp.Session, data interface{}) (xmpp.SessionState, io.ReadWriter, error) {
 		st, rw, err := negotiateSASL(ctx, s, data)
@@ -92,9 +110,11 @@ func (c *Client) loginWith(ctx context.Context, password string, mechs []sasl.Me
 	if c.cfg.TLSMode == StartTLS {
 		features = append([]xmpp.StreamFeature{xmpp.StartTLS(c.tlsConfig())}, features...)
 	}
+	// mellium gets a context that is never cancelled (see connection.ctx);
+	// the login timeout closes the connection instead.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	s, err := xmpp.NewSession(ctx, origin.Domain(), origin, conn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
-		return xmpp.StreamConfig{Features: features, TeeIn: c.cfg.TraceIn, TeeOut: c.cfg.TraceOut}
+	s, err := xmpp.NewSession(context.WithoutCancel(ctx), origin.Domain(), origin, conn, 0, xmpp.NewNegotiator(func(*xmpp.Session, *xmpp.StreamConfig) xmpp.StreamConfig {
+		return xmpp.StreamConfig{Features: features, TeeIn: teeIn, TeeOut: teeOut}
 	}))
 	stop()
 	mu.Lock()
@@ -104,14 +124,14 @@ func (c *Client) loginWith(ctx context.Context, password string, mechs []sasl.Me
 		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
-		return nil, offered, classify(c.serverName(), err)
+		return nil, nil, nil, offered, classify(c.serverName(), err)
 	}
 	if !s.ConnectionState().HandshakeComplete {
 		s.Close()
 		conn.Close()
-		return nil, offered, classify(c.serverName(), errNoTLS)
+		return nil, nil, nil, offered, classify(c.serverName(), errNoTLS)
 	}
-	return s, offered, nil
+	return s, in, out, offered, nil
 }
 
 // tlsConfig returns the configured TLS settings with the server name set to

@@ -54,6 +54,9 @@ type StateEvent struct {
 	State   ConnState
 	Err     error     // why we are Offline or Reconnecting; nil otherwise
 	Retry   time.Time // when Reconnecting: the next attempt
+	// Resumed is set on Online when the stream was resumed (XEP-0198):
+	// nothing was lost and no new login took place.
+	Resumed bool
 }
 
 // RosterEvent carries the whole roster after it changed (fetch or push).

@@ -308,6 +308,10 @@ func (c *Client) transmit(ctx context.Context, m store.Message) {
 		c.log.Warn("send failed; message stays in the outbox", "err", err)
 		return
 	}
+	if c.smTrack(ctx, m.ID, m.OriginID) {
+		c.ackWanted = true
+		return
+	}
 	c.sentUnack = append(c.sentUnack, m.ID)
 	c.startBarrier(ctx)
 }

@@ -153,9 +153,9 @@ func (fs *fakeServer) inject(raw string) {
 	fs.mu.Lock()
 	s := fs.s
 	fs.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := s.Send(ctx, xml.NewDecoder(strings.NewReader(raw))); err != nil {
+	// No per-call timeout: a cancelled context makes mellium poison
+	// concurrent writes (see connection.ctx).
+	if err := s.Send(context.Background(), xml.NewDecoder(strings.NewReader(raw))); err != nil {
 		fs.t.Fatalf("inject: %v", err)
 	}
 }

@@ -184,6 +184,7 @@ func (c *Client) mamResult(r *mamResult) {
 		return
 	}
 	msg.StanzaID, msg.StanzaBy = r.ID, q.archive
+	msg.ArchiveTime = r.Forwarded.Delay != nil
 	q.page = append(q.page, msg)
 }
 

@@ -313,6 +313,14 @@ func (b *batch) add(ctx context.Context, m *Message) (bool, error) {
 			return false, err
 		}
 		m.ID = id
+		if m.ArchiveTime {
+			// The archive's time is when the server first had the message;
+			// another copy (offline redelivery, a re-queued stanza) may
+			// carry a later stamp that would misplace it.
+			if err := b.exec(ctx, "UPDATE messages SET ts = ? WHERE id = ? AND ts <> ?", ts, id, ts); err != nil {
+				return false, fmt.Errorf("store: archive time: %w", err)
+			}
+		}
 		return false, nil
 	}
 	id, err := res.LastInsertId()

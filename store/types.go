@@ -73,6 +73,10 @@ type Message struct {
 	State      State
 	Encryption string // "" for plaintext, "omemo" for legacy OMEMO
 	Error      string // reason when State is Failed or decryption failed
+
+	// ArchiveTime marks Timestamp as the archive's own (a MAM result): on a
+	// duplicate it replaces the stored copy's time. Not stored.
+	ArchiveTime bool
 }
 
 // Contact is one roster item.

@@ -45,13 +45,15 @@ CREATE TABLE omemo_trust (
 	PRIMARY KEY (account_id, jid, device_id, identity_key)
 ) STRICT, WITHOUT ROWID;
 
--- Legacy OMEMO one-time prekeys (libsignal records). used is when a
--- PreKeySignalMessage consumed it (0: still published); used keys are kept
--- until catch-up is over, then purged.
+-- Legacy OMEMO one-time prekeys: raw 32-byte Curve25519 key pairs (not
+-- libsignal's JSON records, which lose the public key on the way back).
+-- used is when a PreKeySignalMessage consumed it (0: still published); used
+-- keys are kept until catch-up is over, then purged.
 CREATE TABLE omemo_legacy_prekeys (
 	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
 	id         INTEGER NOT NULL,
-	record     BLOB NOT NULL,
+	pub        BLOB NOT NULL,
+	priv       BLOB NOT NULL,
 	used       INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (account_id, id)
 ) STRICT, WITHOUT ROWID;
@@ -61,16 +63,20 @@ CREATE TABLE omemo_legacy_prekeys (
 CREATE TABLE omemo_legacy_signed_prekeys (
 	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
 	id         INTEGER NOT NULL,
-	record     BLOB NOT NULL,
+	pub        BLOB NOT NULL,
+	priv       BLOB NOT NULL,
+	signature  BLOB NOT NULL,
 	created    INTEGER NOT NULL,
 	PRIMARY KEY (account_id, id)
 ) STRICT, WITHOUT ROWID;
 
--- Legacy OMEMO (libsignal) session records per remote device.
+-- Legacy OMEMO (libsignal) session records per remote device. A rowid table:
+-- records are about a kilobyte, too large for WITHOUT ROWID.
 CREATE TABLE omemo_legacy_sessions (
+	id         INTEGER PRIMARY KEY,
 	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
 	jid        TEXT NOT NULL,
 	device_id  INTEGER NOT NULL,
 	record     BLOB NOT NULL,
-	PRIMARY KEY (account_id, jid, device_id)
-) STRICT, WITHOUT ROWID;
+	UNIQUE (account_id, jid, device_id)
+) STRICT;
