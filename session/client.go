@@ -15,6 +15,7 @@ import (
 	"mellium.im/xmpp"
 	"mellium.im/xmpp/jid"
 
+	"xchat/muc"
 	"xchat/store"
 )
 
@@ -51,11 +52,15 @@ type Client struct {
 	reconnect  chan struct{}
 	pingFailed bool
 
-	sm          smState        // stream management (XEP-0198)
-	ackWanted   bool           // messages went out: ask for an ack after this step
-	mam         *mamQueryState // archive catch-up in progress
-	caughtUp    bool           // the catch-up of this connection is complete
-	wasCaughtUp bool           // caughtUp when the connection was lost (kept on resume)
+	sm          smState                   // stream management (XEP-0198)
+	ackWanted   bool                      // messages went out: ask for an ack after this step
+	mam         map[string]*mamQueryState // archive catch-ups in progress, by query id
+	rooms       map[string]*room          // group chats by bare room JID
+	bookmarks   map[string]muc.Bookmark   // by room JID
+	pendingBM   []muc.Bookmark            // changed while offline: published at login
+	mucService  string                    // our server's MUC service, once found
+	caughtUp    bool                      // the catch-up of this connection is complete
+	wasCaughtUp bool                      // caughtUp when the connection was lost (kept on resume)
 
 	// loginHook replaces login in tests (an in-memory session pair).
 	loginHook func(ctx context.Context) (*xmpp.Session, error)
@@ -105,6 +110,9 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Client, error) {
 		eventCh:   make(chan Event, 64),
 		roster:    map[string]store.Contact{},
 		presences: map[string]map[string]PresenceEvent{},
+		mam:       map[string]*mamQueryState{},
+		rooms:     map[string]*room{},
+		bookmarks: map[string]muc.Bookmark{},
 		reconnect: make(chan struct{}, 1),
 		stopped:   make(chan struct{}),
 	}
@@ -250,11 +258,13 @@ func (c *Client) Run(ctx context.Context) (err error) {
 			retry.Reset(wait)
 		case <-pingTicker.C:
 			c.keepalive(ctx)
+			c.selfPingRooms()
 		}
 		if c.ackWanted {
 			c.ackWanted = false
 			c.smRequestAck(ctx)
 		}
+		c.flushRoomSnapshots()
 	}
 }
 
@@ -297,12 +307,10 @@ func (c *Client) do(ctx context.Context, f func() error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	// Once queued, f runs to the end (it only touches local state and the
+	// store), and its results are only read after it did: waiting for ctx
+	// here would return while f still writes the caller's variables.
+	return <-done
 }
 
 // post queues f for the owner goroutine; safe from any goroutine, never blocks.

@@ -20,6 +20,7 @@ const (
 type Config struct {
 	JID      string // bare JID of the account
 	Resource string // resource to request at bind; "" lets the server choose
+	Nick     string // nick in group chats; "" means the JID's local part
 	// Password returns the password; it is called at each login so that a
 	// password command can be re-run and nothing is kept longer than needed.
 	Password func(ctx context.Context) (string, error)

@@ -67,7 +67,7 @@ func (c *Client) closeConn(ctx context.Context, why string) {
 // connectionLost resets per-connection state; pending messages stay in the
 // outbox and go out again after the next login.
 func (c *Client) connectionLost() {
-	c.mam = nil
+	clear(c.mam)
 	c.wasCaughtUp = c.caughtUp
 	c.caughtUp = false
 	c.sentUnack = nil
@@ -116,6 +116,7 @@ var ErrOffline = errors.New("not connected")
 // IQError is an error answer to an IQ.
 type IQError struct {
 	Condition, Text string
+	Raw             []byte // the whole error answer
 }
 
 func (e *IQError) Error() string {
@@ -155,9 +156,17 @@ func sendIQ(ctx context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error) {
 	if err := xml.NewEncoder(&buf).Encode(iq); err != nil {
 		return nil, err
 	}
-	r, err := s.SendIQ(ctx, xml.NewDecoder(bytes.NewReader(buf.Bytes())))
+	_, inner, err := sendIQRaw(ctx, s, buf.Bytes())
+	return inner, err
+}
+
+// sendIQRaw sends a hand-built IQ (mellium adds an id if it has none) and
+// returns the whole answer and its inner XML. An error answer is an
+// *IQError that keeps the whole answer for callers that need its details.
+func sendIQRaw(ctx context.Context, s *xmpp.Session, req []byte) (full, inner []byte, err error) {
+	r, err := s.SendIQ(ctx, xml.NewDecoder(bytes.NewReader(req)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.Close()
 	var resp struct {
@@ -168,27 +177,73 @@ func sendIQ(ctx context.Context, s *xmpp.Session, iq iqStanza) ([]byte, error) {
 	}
 	tok, err := r.Token()
 	if err != nil {
-		return nil, fmt.Errorf("bad IQ response: %w", err)
+		return nil, nil, fmt.Errorf("bad IQ response: %w", err)
 	}
 	start, ok := tok.(xml.StartElement)
 	if !ok {
-		return nil, fmt.Errorf("bad IQ response: %T", tok)
+		return nil, nil, fmt.Errorf("bad IQ response: %T", tok)
 	}
 	raw, err := elementBytes(&start, r)
 	if err != nil {
-		return nil, fmt.Errorf("bad IQ response: %w", err)
+		return nil, nil, fmt.Errorf("bad IQ response: %w", err)
 	}
 	if err := xml.Unmarshal(raw, &resp); err != nil {
-		return nil, fmt.Errorf("bad IQ response: %w", err)
+		return nil, nil, fmt.Errorf("bad IQ response: %w", err)
 	}
 	if resp.Type == "error" {
 		cond, text := resp.Error.condition()
 		if cond == "" {
 			cond = "undefined-condition"
 		}
-		return nil, &IQError{Condition: cond, Text: text}
+		return raw, nil, &IQError{Condition: cond, Text: text, Raw: raw}
 	}
-	return resp.Inner, nil
+	return raw, resp.Inner, nil
+}
+
+// iqRaw is iq for a hand-built request (from muc/, media/, omemo/): done
+// gets the whole answer.
+func (c *Client) iqRaw(ctx context.Context, req []byte, done func(full []byte, err error)) {
+	conn := c.conn
+	if conn == nil {
+		done(nil, ErrOffline)
+		return
+	}
+	go func() {
+		type result struct {
+			b   []byte
+			err error
+		}
+		ch := make(chan result, 1)
+		go func() {
+			full, _, err := sendIQRaw(conn.ctx, conn.s, req)
+			ch <- result{full, err}
+		}()
+		var r result
+		timer := time.NewTimer(sendTimeout)
+		defer timer.Stop()
+		select {
+		case r = <-ch:
+		case <-ctx.Done():
+			r.err = ctx.Err()
+		case <-timer.C:
+			r.err = context.DeadlineExceeded
+		}
+		c.post(func() {
+			if c.conn != conn {
+				done(nil, ErrOffline)
+				return
+			}
+			done(r.b, r.err)
+		})
+	}()
+}
+
+// sendRaw writes a hand-built stanza on the current connection.
+func (c *Client) sendRaw(raw []byte) error {
+	if c.conn == nil {
+		return ErrOffline
+	}
+	return c.conn.s.Send(c.conn.ctx, xml.NewDecoder(bytes.NewReader(raw)))
 }
 
 // send writes a stanza on the current connection.
@@ -266,14 +321,14 @@ func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartEleme
 			c.log.Warn("dropping malformed message", "err", err)
 			return nil
 		}
-		c.post(func() { c.handleMessage(h.gen, &m) })
+		c.post(func() { c.handleMessage(h.gen, &m, raw) })
 	case "presence":
 		var p inPresence
 		if err := xml.Unmarshal(raw, &p); err != nil {
 			c.log.Warn("dropping malformed presence", "err", err)
 			return nil
 		}
-		c.post(func() { c.handlePresence(h.gen, &p) })
+		c.post(func() { c.handlePresence(h.gen, &p, raw) })
 	case "iq":
 		var iq inIQ
 		if err := xml.Unmarshal(raw, &iq); err != nil {
@@ -375,7 +430,11 @@ type versionInfo struct {
 }
 
 // Features are the disco#info features this client answers with.
-var Features = []string{nsDiscoInf, nsPing, nsVersion, nsSID}
+var Features = []string{
+	nsDiscoInf, nsPing, nsVersion, nsSID, "http://jabber.org/protocol/caps",
+	"urn:xmpp:receipts", "jabber:x:conference", "http://jabber.org/protocol/muc",
+	"urn:xmpp:bookmarks:1+notify",
+}
 
 type discoQuery struct {
 	XMLName  xml.Name `xml:"http://jabber.org/protocol/disco#info query"`

@@ -10,6 +10,7 @@ import (
 
 	"mellium.im/xmpp/jid"
 
+	"xchat/muc"
 	"xchat/store"
 )
 
@@ -19,7 +20,7 @@ const MaxBodyBytes = 64 << 10
 // handleMessage routes a message from the server: carbons and MAM results
 // (only when our own account wraps them), receipts, errors, and chat
 // messages. Everything stored is stored before the UI hears of it.
-func (c *Client) handleMessage(gen uint64, m *inMessage) {
+func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 	if c.conn == nil || c.conn.gen != gen {
 		return
 	}
@@ -29,11 +30,9 @@ func (c *Client) handleMessage(gen uint64, m *inMessage) {
 	fromSelf := m.From == "" || m.From == c.acct
 	switch {
 	case m.MAMResult != nil:
-		if !fromSelf {
-			c.log.Warn("rejecting MAM result from a foreign sender (forgery?)", "from", m.From)
-			return
-		}
-		c.mamResult(m.MAMResult)
+		c.mamResult(m.From, m.MAMResult)
+		return
+	case fromSelf && c.bookmarkEvent(raw):
 		return
 	case m.CarbonReceived != nil || m.CarbonSent != nil:
 		if !fromSelf {
@@ -60,6 +59,10 @@ func (c *Client) handleMessage(gen uint64, m *inMessage) {
 		c.storeAndEmit(ctx, msg)
 		return
 	}
+	if rm := c.roomFor(m.From); rm != nil {
+		c.roomMessage(rm, raw)
+		return
+	}
 	from := c.jid
 	if m.From != "" {
 		j, err := jid.Parse(m.From)
@@ -68,6 +71,10 @@ func (c *Client) handleMessage(gen uint64, m *inMessage) {
 			return
 		}
 		from = j
+	}
+	if inv, ok, _ := muc.ParseInvite(raw); ok && m.Type != "error" {
+		c.emit(InviteEvent{Account: c.acct, Invite: inv})
+		return
 	}
 	if m.Type == "error" {
 		c.handleMessageError(ctx, from, m)
@@ -290,6 +297,13 @@ func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Messag
 		Received:   now,
 		State:      store.StatePending,
 	}
+	if rm := c.rooms[j.Bare().String()]; rm != nil {
+		if j.Resourcepart() == "" {
+			return store.Message{}, fmt.Errorf("%s is a group chat: send to the room, or to room/nick for a private message", to)
+		}
+		// A private message to an occupant (XEP-0045 §7.5).
+		m.Peer, m.Kind = j.String(), store.KindPrivate
+	}
 	if _, err := c.st.AddMessage(ctx, &m); err != nil {
 		return store.Message{}, fmt.Errorf("store: %w", err)
 	}
@@ -304,6 +318,15 @@ func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Messag
 // proves the server has it.
 func (c *Client) transmit(ctx context.Context, m store.Message) {
 	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: m.Body, OriginID: &originID{ID: m.OriginID}, Request: &receiptReq{}}
+	if m.Kind == store.KindPrivate {
+		out.MUCUser = &struct{}{} // marks a private message through a room
+	}
+	if m.Kind == store.KindGroupchat {
+		out.Request = nil // receipts are not for rooms (XEP-0184 §5.3)
+		if rm := c.rooms[m.Peer]; rm != nil {
+			rm.r.TrackOriginID(m.OriginID)
+		}
+	}
 	if err := c.send(ctx, out); err != nil {
 		c.log.Warn("send failed; message stays in the outbox", "err", err)
 		return
@@ -359,6 +382,12 @@ func (c *Client) flushOutbox(ctx context.Context) {
 		return
 	}
 	for _, m := range pending {
+		if m.Kind == store.KindGroupchat {
+			// Sent when the room is joined (flushRoomOutbox).
+			if rm := c.rooms[m.Peer]; rm == nil || rm.r.State() != muc.StateJoined {
+				continue
+			}
+		}
 		c.transmit(ctx, m)
 	}
 }

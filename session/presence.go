@@ -12,7 +12,7 @@ var timeZero time.Time
 
 // sendPresence broadcasts our current availability.
 func (c *Client) sendPresence(ctx context.Context) {
-	p := outPresence{Show: string(c.myShow), Status: c.myStatus}
+	p := outPresence{Show: string(c.myShow), Status: c.myStatus, Caps: ourCaps()}
 	if c.myShow == ShowUnavailable {
 		p = outPresence{Type: "unavailable", Status: c.myStatus}
 	}
@@ -22,8 +22,12 @@ func (c *Client) sendPresence(ctx context.Context) {
 }
 
 // handlePresence processes a presence from the server.
-func (c *Client) handlePresence(gen uint64, p *inPresence) {
+func (c *Client) handlePresence(gen uint64, p *inPresence, raw []byte) {
 	if c.conn == nil || c.conn.gen != gen {
+		return
+	}
+	if rm := c.roomFor(p.From); rm != nil {
+		c.roomPresence(rm, raw)
 		return
 	}
 	from := c.jid

@@ -38,6 +38,8 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		c.flushOutbox(ctx)
 		c.discoverServer(ctx)
 		c.afterLogin(ctx)
+		c.fetchBookmarks(ctx)
+		c.rejoinRooms()
 	})
 }
 

@@ -206,6 +206,7 @@ type outMessage struct {
 	OriginID *originID   `xml:"urn:xmpp:sid:0 origin-id"`
 	Request  *receiptReq `xml:"urn:xmpp:receipts request"`
 	Received *receiptAck `xml:"urn:xmpp:receipts received"`
+	MUCUser  *struct{}   `xml:"http://jabber.org/protocol/muc#user x"`
 	// Hints (XEP-0334): a receipt needs no archive copy.
 	NoStore *struct{} `xml:"urn:xmpp:hints no-store"`
 }
@@ -229,6 +230,7 @@ type outPresence struct {
 	Show     string   `xml:"show,omitempty"`
 	Status   string   `xml:"status,omitempty"`
 	Priority int      `xml:"priority,omitempty"`
+	Caps     *caps    `xml:"http://jabber.org/protocol/caps c,omitempty"`
 }
 
 // iqStanza is an IQ we send or answer; Payload is raw inner XML we built.

@@ -105,12 +105,27 @@ func (c *Client) startCatchUp(ctx context.Context) {
 		return
 	}
 	q := &mamQueryState{archive: c.acct, last: lastID == ""}
-	c.mam = q
 	c.queryMAM(ctx, q, lastID, time.Time{})
 }
 
+// mamByArchive finds the running query for an archive.
+func (c *Client) mamByArchive(archive string) (*mamQueryState, bool) {
+	for _, q := range c.mam {
+		if q.archive == archive {
+			return q, true
+		}
+	}
+	return nil, false
+}
+
 func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, start time.Time) {
+	delete(c.mam, q.queryID)
 	q.queryID = newID()
+	c.mam[q.queryID] = q
+	to := ""
+	if q.archive != c.acct {
+		to = q.archive
+	}
 	q.page = q.page[:0]
 	q.pages++
 	payload := mamQuery{QueryID: q.queryID, Set: rsmSet{Max: mamPageSize}}
@@ -125,8 +140,8 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 		payload.Set.After = &after
 	}
 	payload.Form = form
-	c.iq(ctx, "set", "", payload, func(resp []byte, err error) {
-		if c.mam != q {
+	c.iq(ctx, "set", to, payload, func(resp []byte, err error) {
+		if c.mam[q.queryID] != q {
 			return
 		}
 		if err != nil {
@@ -141,14 +156,14 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 				c.queryMAM(ctx, q, "", ts)
 				return
 			}
-			c.mam = nil
-			c.log.Info("archive catch-up failed", "err", err)
+			delete(c.mam, q.queryID)
+			c.log.Info("archive catch-up failed", "archive", q.archive, "err", err)
 			c.emit(SyncEvent{Account: c.acct, Archive: q.archive, Fetched: q.fetched, New: q.added, Done: true, Err: err})
 			return
 		}
 		var fin mamFin
 		if xml.Unmarshal(resp, &fin) != nil {
-			c.mam = nil
+			delete(c.mam, q.queryID)
 			return
 		}
 		c.flushMAMPage(ctx, q, fin.Set.Last)
@@ -158,17 +173,34 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 			c.queryMAM(ctx, q, fin.Set.Last, time.Time{})
 			return
 		}
-		c.mam = nil
-		c.caughtUp = true
+		delete(c.mam, q.queryID)
+		if q.archive == c.acct {
+			c.caughtUp = true
+		} else if rm := c.rooms[q.archive]; rm != nil {
+			rm.synced = true
+		}
 		c.emit(SyncEvent{Account: c.acct, Archive: q.archive, Fetched: q.fetched, New: q.added, Done: true})
 	})
 }
 
-// mamResult collects one archived message of the running query.
-func (c *Client) mamResult(r *mamResult) {
-	q := c.mam
-	if q == nil || r.QueryID != q.queryID {
+// mamResult collects one archived message of a running query. It must
+// come from the archive we asked: our own account, or the room.
+func (c *Client) mamResult(from string, r *mamResult) {
+	q := c.mam[r.QueryID]
+	if q == nil {
 		c.log.Info("MAM result for no running query", "queryid", r.QueryID)
+		return
+	}
+	fromArchive := from == q.archive || (q.archive == c.acct && from == "")
+	if !fromArchive {
+		c.log.Warn("rejecting MAM result from a foreign sender (forgery?)", "from", from, "archive", q.archive)
+		return
+	}
+	if q.archive != c.acct {
+		q.fetched++
+		if msg, ok := c.roomArchived(q, r); ok {
+			q.page = append(q.page, msg)
+		}
 		return
 	}
 	inner := r.Forwarded.Message
@@ -184,7 +216,12 @@ func (c *Client) mamResult(r *mamResult) {
 		return
 	}
 	msg.StanzaID, msg.StanzaBy = r.ID, q.archive
-	msg.ArchiveTime = r.Forwarded.Delay != nil
+	// The archive's stamp is authoritative, unless it was clamped to now.
+	if r.Forwarded.Delay != nil {
+		if t, ok := parseStamp(r.Forwarded.Delay.Stamp); ok && t.Equal(msg.Timestamp) {
+			msg.ArchiveTime = true
+		}
+	}
 	q.page = append(q.page, msg)
 }
 

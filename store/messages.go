@@ -155,7 +155,13 @@ func (s *Store) addMessages(ctx context.Context, ms []*Message, added []bool) (i
 				added[i] = ok
 			}
 		}
-		return b.flush(ctx)
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		if inserted == 0 {
+			return nil
+		}
+		return indexPending(ctx, b.tx)
 	})
 	if err != nil {
 		for i, m := range ms {
@@ -317,7 +323,10 @@ func (b *batch) add(ctx context.Context, m *Message) (bool, error) {
 			// The archive's time is when the server first had the message;
 			// another copy (offline redelivery, a re-queued stanza) may
 			// carry a later stamp that would misplace it.
-			if err := b.exec(ctx, "UPDATE messages SET ts = ? WHERE id = ? AND ts <> ?", ts, id, ts); err != nil {
+			// Archive stamps are often whole seconds, placed at the
+			// second's end: a stored time inside that second is at least
+			// as precise and stays.
+			if err := b.exec(ctx, "UPDATE messages SET ts = ? WHERE id = ? AND (ts < ? OR ts > ?)", ts, id, ts-999, ts); err != nil {
 				return false, fmt.Errorf("store: archive time: %w", err)
 			}
 		}
@@ -562,48 +571,6 @@ func (s *Store) Outbox(ctx context.Context, acct string) ([]Message, error) {
 		JOIN conversations c ON c.id = m.conversation_id
 		JOIN accounts a ON a.id = o.account_id
 		WHERE a.jid = ? ORDER BY o.queued_at, o.message_id`, acct)
-}
-
-// Search returns up to limit messages of acct whose body contains text,
-// ignoring case, newest first; peer "" searches all conversations. limit
-// <= 0 means no limit. Text is matched literally (% and _ are not
-// wildcards).
-func (s *Store) Search(ctx context.Context, acct, peer, text string, limit int) ([]Message, error) {
-	if text == "" {
-		return nil, nil
-	}
-	if limit <= 0 {
-		limit = -1
-	}
-	var where string
-	var args []any
-	if peer == "" {
-		id, err := s.accountID(ctx, acct)
-		if err != nil || id == 0 {
-			return nil, err
-		}
-		where, args = "m.account_id = ?", []any{id}
-	} else {
-		c, err := s.conv(ctx, acct, peer)
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		where, args = "m.conversation_id = ?", []any{c.id}
-	}
-	if isASCII(text) {
-		// LIKE folds ASCII case natively, which is fast.
-		where += ` AND m.body LIKE ? ESCAPE '\'`
-		args = append(args, "%"+escapeLike(text)+"%")
-	} else {
-		where += " AND instr(" + foldFunc + "(m.body), ?) > 0"
-		args = append(args, fold(text))
-	}
-	args = append(args, limit)
-	return queryMessages(ctx, s.Q(ctx), nil, "SELECT "+joinedCols+joinedFrom+"WHERE "+where+
-		" ORDER BY m.ts DESC, m.id DESC LIMIT ?", args...)
 }
 
 // escapeLike escapes the LIKE wildcards in s for use with ESCAPE '\'.

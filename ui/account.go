@@ -173,3 +173,14 @@ func (a *accountState) strangers() []string {
 	})
 	return out
 }
+
+// worthShowing reports whether a contact stays listed when offline
+// contacts are hidden: it is online, has unread messages or an open
+// conversation.
+func (a *accountState) worthShowing(jid string) bool {
+	if _, online := a.presence[jid]; online || a.unread[jid] > 0 {
+		return true
+	}
+	c, ok := a.convs[jid]
+	return ok && !c.Closed
+}

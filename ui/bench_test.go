@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,88 @@ func BenchmarkKeystrokeFrame(b *testing.B) {
 			h.m.input.Reset()
 		}
 	}
+}
+
+// hugeScene opens a conversation of n generated messages at 120x40.
+func hugeScene(b *testing.B, n int64) *harness {
+	b.Helper()
+	gs := &genStore{acct: me, peer: alice, n: n}
+	acc := newFakeAccount(me)
+	h := newHarnessOpts(b, Options{Accounts: []Account{acc}, Store: gs, Now: func() time.Time { return testNow },
+		Location: time.UTC, Open: alice}, nil, []*fakeAccount{acc})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 40})
+	if !h.m.chat.IsOpen(0, alice) || len(h.m.chat.items) != pageSize {
+		b.Fatalf("scene: open %v, %d items", h.m.chat.open, len(h.m.chat.items))
+	}
+	return h
+}
+
+// BenchmarkViewScrolled100k draws a frame of a pane scrolled 100 pages
+// back into a 100k-message conversation (pages served by a store).
+func BenchmarkViewScrolled100k(b *testing.B) {
+	h := hugeScene(b, 100_000)
+	for range 100 {
+		h.press("pgup")
+	}
+	if !h.m.chat.detached || h.m.chat.scroll == 0 {
+		b.Fatalf("not scrolled: detached %v, scroll %d", h.m.chat.detached, h.m.chat.scroll)
+	}
+	h.m.View()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		_ = h.m.View()
+	}
+}
+
+// BenchmarkScrollFrame100k scrolls one row and draws the frame, in the
+// middle of a 100k-message conversation.
+func BenchmarkScrollFrame100k(b *testing.B) {
+	h := hugeScene(b, 100_000)
+	for range 100 {
+		h.press("pgup")
+	}
+	h.m.View()
+	b.ReportAllocs()
+	b.ResetTimer()
+	up := true
+	for b.Loop() {
+		if up {
+			h.m.chat.ScrollUp(1)
+		} else {
+			h.m.chat.ScrollDown(1)
+		}
+		up = !up
+		_ = h.m.View()
+	}
+}
+
+// BenchmarkScroll1MMemory opens a conversation of a million messages,
+// pages back through 10k of them and reports the heap in use before and
+// after (bytes), which must not grow with the distance travelled.
+func BenchmarkScroll1MMemory(b *testing.B) {
+	heap := func() float64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapInuse)
+	}
+	var before, after float64
+	for b.Loop() {
+		h := hugeScene(b, 1_000_000)
+		h.m.View()
+		before = heap()
+		oldest := h.m.chat.OldestID()
+		for oldest > 1_000_000-10_000 {
+			h.press("pgup")
+			_ = h.m.View()
+			oldest = h.m.chat.OldestID()
+		}
+		after = heap()
+		if len(h.m.chat.items) > maxLoaded {
+			b.Fatalf("%d messages in memory", len(h.m.chat.items))
+		}
+	}
+	b.ReportMetric(before, "heap-before-B")
+	b.ReportMetric(after, "heap-after-B")
 }

@@ -20,14 +20,17 @@ const (
 // needs, computed once: sanitized texts, local time, and the wrapped lines
 // for the last width it was drawn at.
 type chatItem struct {
-	msg    store.Message
-	sender string // sanitized
-	body   string // sanitized, "/me " removed when action
-	errTxt string // sanitized msg.Error
-	action bool   // XEP-0245 /me
-	local  time.Time
-	day    int
-	hhmm   string
+	msg     store.Message
+	sender  string      // sanitized
+	body    string      // sanitized, "/me " removed when action
+	errTxt  string      // sanitized msg.Error
+	action  bool        // XEP-0245 /me
+	nameKey string      // what the sender's colour is derived from: bare JID or nick
+	edited  bool        // corrected (XEP-0308); reserved until the store records corrections
+	segs    [][]segment // styled body, parsed when first drawn
+	local   time.Time
+	day     int
+	hhmm    string
 
 	width int      // width lines were wrapped at; 0 when they must be redone
 	lines []string // each exactly width cells
@@ -61,11 +64,17 @@ type chatPane struct {
 	height int
 	scroll int
 
-	loading      bool // the newest page is being loaded
-	loadingOlder bool // an older page is being loaded
-	hasOlder     bool // the store may hold older messages
-	detached     bool // newer messages than items exist (dropped to bound memory)
-	newBelow     int  // messages that arrived while detached
+	loading      bool  // the newest page is being loaded
+	loadingOlder bool  // an older page is being loaded
+	loadingNewer bool  // the page after the loaded ones is being loaded (detached)
+	toTop        bool  // Home: keep loading older pages until the first message
+	unreadAtOpen int   // unread count when the conversation was opened
+	firstUnread  int64 // id of the message the "new messages" line goes above; 0 if none
+	hasOlder     bool  // the store may hold older messages
+	detached     bool  // newer messages than items exist (dropped to bound memory)
+	newBelow     int   // messages that arrived while detached
+
+	selID int64 // the message selected in selection mode; 0 if none
 
 	late map[int64]lateState
 	rev  []string // scratch for Render
@@ -93,9 +102,25 @@ func (p *chatPane) Reset(acct int, peer string, kind store.ConvKind) uint64 {
 	p.items = nil
 	p.scroll = 0
 	p.loading, p.loadingOlder, p.hasOlder, p.detached = true, false, false, false
+	p.loadingNewer, p.toTop = false, false
 	p.newBelow = 0
 	p.late = nil
+	p.unreadAtOpen, p.firstUnread = 0, 0
+	p.selID = 0
 	return p.gen
+}
+
+// Close empties the pane: no conversation is shown.
+func (p *chatPane) Close() {
+	p.gen++
+	p.open, p.acct, p.peer = false, -1, ""
+	p.items = nil
+	p.scroll = 0
+	p.loading, p.loadingOlder, p.hasOlder, p.detached = false, false, false, false
+	p.loadingNewer, p.toTop = false, false
+	p.newBelow = 0
+	p.late = nil
+	p.unreadAtOpen, p.firstUnread = 0, 0
 }
 
 // SetLatest installs the newest page. Messages that reached the pane while
@@ -140,6 +165,75 @@ func (p *chatPane) Prepend(page []chatItem, full bool) {
 	p.scroll = max(0, p.scroll)
 	p.detached = true
 }
+
+// AppendPage adds the page that follows the loaded messages (paging down
+// a detached pane) without moving the view; full says more may follow.
+// Past the bound the oldest messages are dropped.
+func (p *chatPane) AppendPage(page []chatItem, full bool) {
+	p.loadingNewer = false
+	have := make(map[int64]bool, len(page))
+	for _, it := range p.items {
+		have[it.msg.ID] = true
+	}
+	for i := range page {
+		if have[page[i].msg.ID] {
+			continue
+		}
+		p.applyLate(&page[i])
+		p.items = append(p.items, page[i])
+		p.scroll += p.rowsOf(len(p.items) - 1)
+	}
+	if !full {
+		p.detached, p.newBelow = false, 0
+	}
+	p.trimOldest()
+}
+
+// NewestID returns the store id of the newest loaded message, 0 if none.
+func (p *chatPane) NewestID() int64 {
+	for i := len(p.items) - 1; i >= 0; i-- {
+		if id := p.items[i].msg.ID; id > 0 {
+			return id
+		}
+	}
+	return 0
+}
+
+// MarkFirstUnread puts the "new messages" line above the first of the
+// last n messages, and scrolls so that it is in view.
+func (p *chatPane) MarkFirstUnread(n int) {
+	p.firstUnread = 0
+	if n <= 0 || len(p.items) == 0 {
+		return
+	}
+	i := max(0, len(p.items)-n)
+	p.firstUnread = p.items[i].msg.ID
+	rows := 0
+	for k := i; k < len(p.items); k++ {
+		rows += p.rowsOf(k)
+	}
+	if rows > p.height {
+		p.scroll = rows - p.height
+	}
+}
+
+// ShowItem scrolls as little as needed for item i to be in view.
+func (p *chatPane) ShowItem(i int) {
+	below := 0
+	for k := i + 1; k < len(p.items); k++ {
+		below += p.rowsOf(k)
+	}
+	rows := len(p.linesOf(i))
+	if below < p.scroll {
+		p.scroll = below
+	}
+	if below+rows > p.scroll+p.height {
+		p.scroll = max(0, below+rows-p.height)
+	}
+}
+
+// ScrollToTop scrolls to the top of what is loaded.
+func (p *chatPane) ScrollToTop() { p.scroll = max(0, p.totalRows()-p.height) }
 
 // OldestID returns the store id of the oldest loaded message, 0 if none.
 func (p *chatPane) OldestID() int64 {
@@ -277,6 +371,9 @@ func (p *chatPane) rowsOf(i int) int {
 	if p.separated(i) {
 		n++
 	}
+	if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
+		n++
+	}
 	return n
 }
 
@@ -298,9 +395,9 @@ func (p *chatPane) linesOf(i int) []string {
 	}
 	avail := max(1, p.width-indent)
 
-	sender := st.senderIn
-	if it.msg.Direction == store.Outgoing {
-		sender = st.senderOut
+	sender := st.nameStyle(it.nameKey, it.msg.Direction == store.Outgoing)
+	if it.segs == nil {
+		it.segs = styleBody(it.body)
 	}
 	var b strings.Builder
 	b.WriteString(st.time.Render(it.hhmm))
@@ -313,7 +410,29 @@ func (p *chatPane) linesOf(i int) []string {
 		b.WriteString(sender.Render(it.sender))
 		b.WriteString(": ")
 	}
-	b.WriteString(it.body)
+	for k, line := range it.segs {
+		if k > 0 {
+			b.WriteByte('\n')
+		}
+		for _, seg := range line {
+			if seg.attr == 0 {
+				b.WriteString(seg.text)
+			} else {
+				start, end := st.segSGR(seg.attr)
+				b.WriteString(start)
+				b.WriteString(seg.text)
+				b.WriteString(end)
+			}
+		}
+	}
+	if it.edited {
+		b.WriteByte(' ')
+		b.WriteString(st.edited.Render("(edited)"))
+	}
+	if it.msg.Encryption != "" {
+		b.WriteByte(' ')
+		b.WriteString(st.lock.Render("🔒"))
+	}
 	if mark := p.mark(it); mark != "" {
 		b.WriteByte(' ')
 		b.WriteString(mark)
@@ -369,8 +488,16 @@ func (p *chatPane) Render(now time.Time) []string {
 	i := len(p.items) - 1
 	for ; i >= 0 && len(rev) < limit; i-- {
 		lines := p.linesOf(i)
+		sel := p.selID != 0 && p.items[i].msg.ID == p.selID
 		for j := len(lines) - 1; j >= 0; j-- {
-			rev = append(rev, lines[j])
+			if sel {
+				rev = append(rev, p.highlight(lines[j]))
+			} else {
+				rev = append(rev, lines[j])
+			}
+		}
+		if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
+			rev = append(rev, p.unreadSeparator())
 		}
 		if p.separated(i) {
 			rev = append(rev, p.daySeparator(p.items[i].local, now))
@@ -400,11 +527,21 @@ func (p *chatPane) daySeparator(t, now time.Time) string {
 	return fit(p.st.daySep.Render("── "+label+" "+strings.Repeat("─", rest)), p.width)
 }
 
+// unreadSeparator is the "new messages" line above the first unread one.
+func (p *chatPane) unreadSeparator() string {
+	const label = " new messages "
+	left := max(0, (p.width-len(label))/2)
+	right := max(0, p.width-left-len(label))
+	return fit(p.st.unreadSep.Render(strings.Repeat("─", left)+label+strings.Repeat("─", right)), p.width)
+}
+
 func (p *chatPane) topMarker() string {
 	var s string
 	switch {
 	case p.loading:
 		s = "loading history…"
+	case p.loadingOlder && p.toTop:
+		s = "going to the beginning…"
 	case p.loadingOlder:
 		s = "loading older messages…"
 	case p.hasOlder:

@@ -36,6 +36,19 @@ type convLoadedMsg struct {
 	msgs     []store.Message
 	err      error
 	thenSend string // text to send once the conversation is open (/msg JID text)
+	first    bool   // the load that opens the conversation (not a reload)
+
+	around    *store.Message // set when msgs surround this message (a search hit)
+	olderMore bool           // with around: older messages exist
+	newerMore bool           // with around: newer messages exist
+}
+
+// newerLoadedMsg carries the page after the newest loaded message of a
+// detached pane.
+type newerLoadedMsg struct {
+	gen  uint64
+	msgs []store.Message
+	err  error
 }
 
 // olderLoadedMsg carries an older page of the open conversation.
@@ -95,7 +108,7 @@ func (m *Model) openCmd(gen uint64, i int, peer string, kind store.ConvKind, the
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, opTimeout)
 		defer cancel()
-		out := convLoadedMsg{gen: gen, acct: i, peer: peer, thenSend: thenSend}
+		out := convLoadedMsg{gen: gen, acct: i, peer: peer, thenSend: thenSend, first: true}
 		if st == nil {
 			out.conv = store.Conversation{Account: acct, Peer: peer, Kind: kind}
 			return out
@@ -136,6 +149,21 @@ func (m *Model) olderCmd(gen uint64, i int, peer string, id int64) tea.Cmd {
 		out := olderLoadedMsg{gen: gen}
 		if st != nil {
 			out.msgs, out.err = st.Before(ctx, acct, peer, id, pageSize)
+		}
+		return out
+	}
+}
+
+// newerCmd reads the page after message id.
+func (m *Model) newerCmd(gen uint64, i int, peer string, id int64) tea.Cmd {
+	base := m.ctx
+	st, acct := m.store, m.accts[i].jid
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, opTimeout)
+		defer cancel()
+		out := newerLoadedMsg{gen: gen}
+		if st != nil {
+			out.msgs, out.err = st.After(ctx, acct, peer, id, pageSize)
 		}
 		return out
 	}

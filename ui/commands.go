@@ -25,11 +25,17 @@ type command struct {
 func commandTable() []command {
 	return []command{
 		{"msg", "JID [text]", "open a conversation with JID, optionally sending text", (*Model).cmdMsg},
+		{"query", "JID [text]", "the same as /msg", (*Model).cmdMsg},
+		{"close", "", "close the current window (the history is kept)", func(m *Model, _ string) tea.Cmd { return m.closeWindow() }},
 		{"add", "JID [name]", "add JID to the roster and ask to see its presence", (*Model).cmdAdd},
 		{"remove", "JID", "remove JID from the roster", (*Model).cmdRemove},
 		{"approve", "JID", "let JID see your presence", (*Model).cmdApprove},
 		{"deny", "JID", "refuse JID's subscription request", (*Model).cmdDeny},
 		{"status", "online|chat|away|xa|dnd [message]", "set your availability on every account", (*Model).cmdStatus},
+		{"offline", "", "hide or show offline contacts in the roster", func(m *Model, _ string) tea.Cmd { return m.toggleOffline() }},
+		{"search", "TEXT", "find messages containing TEXT in every conversation", (*Model).cmdSearch},
+		{"me", "TEXT", "send TEXT as an action: * me TEXT", nil},
+		{"account", "[JID]", "list the accounts; with JID, use that account for new conversations", (*Model).cmdAccount},
 		{"help", "", "show keys and commands", func(m *Model, _ string) tea.Cmd { m.help.open = true; m.help.scroll = 0; return nil }},
 		{"quit", "", "quit xchat", func(m *Model, _ string) tea.Cmd { return m.quit() }},
 	}
@@ -46,7 +52,7 @@ func (m *Model) runCommand(line string) (tea.Cmd, bool) {
 	name = strings.ToLower(name)
 	args = strings.TrimSpace(args)
 	for _, c := range m.commands {
-		if c.name == name {
+		if c.name == name && c.run != nil {
 			return c.run(m, args), true
 		}
 	}
@@ -100,6 +106,10 @@ func (m *Model) accountFor(peer string) int {
 		}
 		return false
 	}
+	chosen := m.newConvAcct >= 0 && m.newConvAcct < len(m.accts)
+	if chosen && knows(m.accts[m.newConvAcct]) {
+		return m.newConvAcct
+	}
 	if m.chat.open && knows(m.accts[m.chat.acct]) {
 		return m.chat.acct
 	}
@@ -107,6 +117,9 @@ func (m *Model) accountFor(peer string) int {
 		if knows(a) {
 			return i
 		}
+	}
+	if chosen {
+		return m.newConvAcct
 	}
 	return m.currentAccount()
 }
@@ -230,4 +243,36 @@ func (m *Model) opDone(msg opDoneMsg) {
 	case "status":
 		m.status.Info("you are " + showName(session.Show(msg.arg)))
 	}
+}
+
+// cmdAccount lists the accounts, or chooses the one new conversations use.
+func (m *Model) cmdAccount(args string) tea.Cmd {
+	if m.noAccount() {
+		return nil
+	}
+	if args == "" {
+		var parts []string
+		for i, a := range m.accts {
+			s := a.label + " (" + a.state.String() + ")"
+			if i == m.newConvAcct {
+				s += " *"
+			}
+			parts = append(parts, s)
+		}
+		m.status.Info("accounts: " + strings.Join(parts, ", ") + "; /account JID chooses the one for new conversations")
+		return nil
+	}
+	bare, err := parseJID(args)
+	if err != nil {
+		m.status.Error(sanitize.Line(err.Error()))
+		return nil
+	}
+	i, ok := m.byAcct[bare]
+	if !ok {
+		m.status.Error("no account " + sanitize.Line(bare) + " is configured")
+		return nil
+	}
+	m.newConvAcct = i
+	m.status.Info("new conversations use " + m.accts[i].label)
+	return nil
 }

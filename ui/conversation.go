@@ -24,7 +24,16 @@ func (m *Model) openConversation(i int, peer string, kind store.ConvKind, thenSe
 		}
 		return nil
 	}
+	m.saveDraft()
+	if m.sel.active {
+		m.leaveSelection()
+	}
+	w := m.wins.add(i, peer, kind)
+	m.input.SetValue(w.draft)
+	m.layout()
+	unread := m.accts[i].unread[peer]
 	gen := m.chat.Reset(i, peer, kind)
+	m.chat.unreadAtOpen = unread
 	m.accts[i].unread[peer] = 0
 	m.roster.Invalidate()
 	m.roster.Select(i, peer)
@@ -46,10 +55,13 @@ func (m *Model) newItem(i int, msg store.Message) chatItem {
 	switch {
 	case msg.Direction == store.Outgoing:
 		it.sender = "me"
+		it.nameKey = m.accts[i].jid
 	case msg.Kind == store.KindChat:
 		it.sender = m.accts[i].labelOf(msg.Peer)
+		it.nameKey = msg.Peer
 	default:
 		it.sender = sanitize.Line(msg.Sender)
+		it.nameKey = msg.Sender
 	}
 	body := msg.Body
 	if rest, ok := strings.CutPrefix(body, "/me "); ok {
@@ -73,6 +85,7 @@ func (m *Model) submit() tea.Cmd {
 	if strings.TrimSpace(line) == "" {
 		return nil
 	}
+	m.history().push(line)
 	m.input.Reset()
 	m.layout()
 	if strings.HasPrefix(line, "/") {
@@ -116,18 +129,28 @@ func (m *Model) send(body string) tea.Cmd {
 	return m.sendCmd(o)
 }
 
-// pageUp scrolls the help or the conversation up, loading an older page
-// when the top of what is loaded comes into view.
+// pageUp scrolls the help or the conversation up a page.
 func (m *Model) pageUp() tea.Cmd {
+	return m.scrollUp(max(1, m.chat.height-1))
+}
+
+// pageDown scrolls down a page.
+func (m *Model) pageDown() tea.Cmd {
+	return m.scrollDown(max(1, m.chat.height-1))
+}
+
+// scrollUp scrolls the help or the conversation up n rows, loading an
+// older page when the top of what is loaded comes into view.
+func (m *Model) scrollUp(n int) tea.Cmd {
 	if m.help.open {
-		m.help.scroll -= max(1, m.chat.height-1)
+		m.help.scroll -= n
 		return nil
 	}
 	p := &m.chat
 	if !p.open {
 		return nil
 	}
-	atTop := p.ScrollUp(max(1, p.height-1))
+	atTop := p.ScrollUp(n)
 	if !atTop || !p.hasOlder || p.loadingOlder || p.loading {
 		return nil
 	}
@@ -139,22 +162,92 @@ func (m *Model) pageUp() tea.Cmd {
 	return m.olderCmd(p.gen, p.acct, p.peer, id)
 }
 
-// pageDown scrolls down; at the bottom of a detached pane it reloads the
-// newest page.
-func (m *Model) pageDown() tea.Cmd {
+// scrollDown scrolls down n rows; at the bottom of a detached pane it
+// reloads the newest page.
+func (m *Model) scrollDown(n int) tea.Cmd {
 	if m.help.open {
-		m.help.scroll += max(1, m.chat.height-1)
+		m.help.scroll += n
 		return nil
 	}
 	p := &m.chat
 	if !p.open {
 		return nil
 	}
-	if p.ScrollDown(max(1, p.height-1)) && p.detached && !p.loading {
+	if !p.ScrollDown(n) || !p.detached || p.loading || p.loadingNewer {
+		return nil
+	}
+	// At the bottom of a detached pane: the page after it, by keyset.
+	id := p.NewestID()
+	if id == 0 {
+		p.loading = true
+		return m.latestCmd(p.gen, p.acct, p.peer)
+	}
+	p.loadingNewer = true
+	return m.newerCmd(p.gen, p.acct, p.peer, id)
+}
+
+// scrollHome goes to the first message of the conversation, loading the
+// older pages one after the other (the pane keeps its bound: the newest
+// are dropped on the way).
+func (m *Model) scrollHome() tea.Cmd {
+	if m.help.open {
+		m.help.scroll = 0
+		return nil
+	}
+	p := &m.chat
+	if !p.open {
+		return nil
+	}
+	p.ScrollToTop()
+	if p.loading {
+		p.toTop = true // onConvLoaded goes on once the newest page is in
+		return nil
+	}
+	if !p.hasOlder {
+		return nil
+	}
+	p.toTop = true
+	if p.loadingOlder {
+		return nil // onOlderLoaded goes on
+	}
+	id := p.OldestID()
+	if id == 0 {
+		p.toTop = false
+		return nil
+	}
+	p.loadingOlder = true
+	return m.olderCmd(p.gen, p.acct, p.peer, id)
+}
+
+// scrollEnd goes to the newest message, reloading the newest page when
+// the pane is detached from it.
+func (m *Model) scrollEnd() tea.Cmd {
+	if m.help.open {
+		m.help.scroll = 1 << 30
+		return nil
+	}
+	p := &m.chat
+	if !p.open {
+		return nil
+	}
+	p.scroll, p.toTop = 0, false
+	if p.detached && !p.loading {
 		p.loading = true
 		return m.latestCmd(p.gen, p.acct, p.peer)
 	}
 	return nil
+}
+
+// historyKey runs Home or End on the history when the input is empty (or
+// the roster has focus), else lets the input move its cursor.
+func (m *Model) historyKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.focus == focusInput && m.input.Value() != "" {
+		return m.editInput(k)
+	}
+	if k.String() == "home" {
+		return m.scrollHome()
+	}
+	return m.scrollEnd()
 }
 
 // activateSelection acts on the selected roster row.

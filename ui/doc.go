@@ -5,15 +5,36 @@
 // Model is the one tea.Model. Its parts are plain structs that the model
 // sizes, feeds and draws; none has an Update of its own:
 //
-//   - roster: the left column, per account a header with the connection
-//     state, pending subscription requests and the contacts with presence
-//     and unread counts;
+//   - roster: the left column (F2 hides it), per account a header with the
+//     connection state, the contacts grouped by roster group ("Contacts"
+//     for none, F3 or /offline hides the offline ones), the peers of
+//     conversations outside the roster, then pending subscription
+//     requests; unread counts follow the names;
+//   - windowList: the open conversations, numbered per account in the
+//     order they opened (Alt+1…9/Alt+0, Ctrl+N/Ctrl+P, Alt+A for the next
+//     with unread messages, /close); each keeps its draft and input
+//     history, only the current one has messages loaded;
 //   - chatPane: the open conversation, a bounded window of stored messages
 //     (see below) with the wrapped lines of each message cached per width;
 //   - inputLine: a bubbles textarea that grows to a few rows; Enter sends;
-//   - statusLine: the current account's state and the last notice or error;
+//     readline keys come from the textarea, Up/Down on the first/last line
+//     walk the conversation's history (inputHistory), Tab completes
+//     (completer);
+//   - switcher: the Ctrl+K overlay that fuzzy-matches (fuzzy.go) contacts
+//     and open conversations of every account;
+//   - searchPane: the results of /search; Enter loads the conversation
+//     around the hit (Store.Before and Store.After) and selects it;
+//   - selection mode (selection.go): Esc in an empty input, then j/k over
+//     the messages, y to copy (OSC 52, tea.SetClipboard), o to open the
+//     first link with Options.OpenCommand, run in a Cmd;
+//   - statusLine: the current account's state, the window list and the
+//     last notice or error;
 //   - helpPage: keys and commands, generated from the tables that bind them
 //     (keyActions in keys.go, commandTable in commands.go).
+//
+// Keys go to the bindings of the current scope first (the switcher, the
+// search results and selection mode are modal: only quit stays global),
+// then to the global ones, then to the focused area.
 //
 // Update never does I/O. Everything that touches the store (Store) or an
 // account (Account) runs in a tea.Cmd built by a method of Model in
@@ -28,12 +49,30 @@
 //
 // # History
 //
-// Opening a conversation loads its newest page (Store.Latest). PgUp at the
-// top of what is loaded fetches the page before it (Store.Before). A pane
-// keeps at most maxLoaded messages: beyond that, paging up drops the newest
-// ones and the pane is detached from the live end; paging back down to the
-// bottom reloads the newest page. Scrolling is counted from the bottom, so
-// neither a prepended page nor a live message moves what is being read.
+// Opening a conversation loads its newest page (Store.Latest), with a "new
+// messages" line above the first unread message. PgUp at the top of what
+// is loaded fetches the page before it (Store.Before); Home keeps doing so
+// up to the first message. A pane keeps at most maxLoaded messages: beyond
+// that, paging up drops the newest ones and the pane is "detached" from
+// the live end; paging down at its bottom fetches the page after it
+// (Store.After) until the live end is reached, End reloads the newest page
+// at once. Scrolling is counted from the bottom, so neither a prepended
+// page nor a live message moves what is being read. Memory stays bounded
+// however long the history (BenchmarkScroll1MMemory).
+//
+// # Rendering
+//
+// Bodies are parsed for XEP-0393 styling and links (styling.go) when first
+// drawn. Senders take their XEP-0392 consistent colour (color.go: SHA-1 →
+// hue → HSLuv, lighter on dark backgrounds). Our messages carry their
+// delivery state (… ✓ ✓✓ ✗), encrypted ones a lock.
+//
+// # Notifications
+//
+// Options.Bell and Options.DesktopNotify (notify-send, run in a Cmd) signal
+// incoming messages, except for the conversation on screen while the
+// terminal has focus (focus reporting is on) and at most once per two
+// seconds; the window title counts unread messages.
 //
 // # Safety
 //
@@ -44,6 +83,9 @@
 //
 // # Colour
 //
-// All styles live in styles.go. A non-empty NO_COLOR drops every colour and
-// keeps bold, faint and reverse video, whatever value it has.
+// All styles live in styles.go, built from a palette: the defaults for a
+// dark or light background (asked of the terminal at start, or fixed by
+// Theme.Background) overridden by Options.Theme. A non-empty NO_COLOR
+// drops every colour and keeps bold, faint and reverse video, whatever
+// value it has.
 package ui

@@ -70,18 +70,20 @@ func (m *Model) onMessage(ev session.MessageEvent) tea.Cmd {
 		c.LastTime, c.LastBody = msg.Timestamp, msg.Body
 	}
 	a.convs[msg.Peer] = c
+	m.wins.add(i, msg.Peer, msg.Kind)
 	m.roster.Invalidate()
+	notify := m.notifyCmd(i, msg)
 	if m.chat.IsOpen(i, msg.Peer) {
 		m.chat.Append(m.newItem(i, msg))
 		if msg.Direction == store.Incoming {
-			return m.markReadCmd(i, msg.Peer)
+			return tea.Batch(notify, m.markReadCmd(i, msg.Peer))
 		}
 		return nil
 	}
 	if msg.Direction == store.Incoming {
 		a.unread[msg.Peer]++
 	}
-	return nil
+	return notify
 }
 
 func (m *Model) onMessageState(ev session.MessageStateEvent) {
@@ -117,6 +119,9 @@ func (m *Model) onAccountLoaded(msg accountLoadedMsg) tea.Cmd {
 			continue // rooms come with MUC support
 		}
 		a.convs[c.Peer] = c
+		if !c.Closed {
+			m.wins.add(msg.acct, c.Peer, c.Kind)
+		}
 		if !m.chat.IsOpen(msg.acct, c.Peer) {
 			a.unread[c.Peer] = c.Unread
 		}
@@ -156,8 +161,23 @@ func (m *Model) onConvLoaded(msg convLoadedMsg) tea.Cmd {
 		m.chat.loading = false
 		m.log.Warn("loading conversation", "account", a.jid, "peer", msg.peer, "err", msg.err)
 		m.status.Error("reading the conversation with " + a.labelOf(msg.peer) + ": " + sanitize.Line(msg.err.Error()))
+	} else if msg.around != nil {
+		m.chat.SetAround(m.newItems(msg.acct, msg.msgs), msg.olderMore, msg.newerMore)
+		if i := m.chat.find(msg.around.ID); i >= 0 {
+			m.sel = selection{active: true}
+			m.input.Blur()
+			m.setSelected(i)
+			m.status.Info("selection: j/k move · y copy · o open link · Esc back to typing")
+		}
 	} else {
 		m.chat.SetLatest(m.newItems(msg.acct, msg.msgs), len(msg.msgs) >= pageSize)
+		if msg.first {
+			n := msg.conv.Unread
+			if n == 0 {
+				n = m.chat.unreadAtOpen
+			}
+			m.chat.MarkFirstUnread(n)
+		}
 	}
 	if msg.conv.Peer != "" {
 		c := msg.conv
@@ -171,19 +191,56 @@ func (m *Model) onConvLoaded(msg convLoadedMsg) tea.Cmd {
 	if msg.thenSend != "" && msg.err == nil {
 		return m.send(msg.thenSend)
 	}
+	if m.chat.toTop {
+		m.chat.toTop = false
+		return m.scrollHome() // Home was pressed while the page loaded
+	}
 	return nil
 }
 
-func (m *Model) onOlderLoaded(msg olderLoadedMsg) {
+func (m *Model) onOlderLoaded(msg olderLoadedMsg) tea.Cmd {
 	if msg.gen != m.chat.gen || !m.chat.open {
-		return
+		return nil
 	}
 	if msg.err != nil {
-		m.chat.loadingOlder = false
+		m.chat.loadingOlder, m.chat.toTop = false, false
 		m.status.Error("reading older messages: " + sanitize.Line(msg.err.Error()))
-		return
+		return nil
 	}
-	m.chat.Prepend(m.newItems(m.chat.acct, msg.msgs), len(msg.msgs) >= pageSize)
+	p := &m.chat
+	p.Prepend(m.newItems(p.acct, msg.msgs), len(msg.msgs) >= pageSize)
+	if !p.toTop {
+		return nil
+	}
+	if id := p.OldestID(); p.hasOlder && id != 0 {
+		p.loadingOlder = true
+		return m.olderCmd(p.gen, p.acct, p.peer, id)
+	}
+	p.toTop = false
+	p.ScrollToTop()
+	return nil
+}
+
+func (m *Model) onNewerLoaded(msg newerLoadedMsg) tea.Cmd {
+	p := &m.chat
+	if msg.gen != p.gen || !p.open {
+		return nil
+	}
+	if msg.err != nil {
+		p.loadingNewer = false
+		m.status.Error("reading newer messages: " + sanitize.Line(msg.err.Error()))
+		return nil
+	}
+	missed := p.newBelow > 0
+	p.AppendPage(m.newItems(p.acct, msg.msgs), len(msg.msgs) >= pageSize)
+	if !p.detached && missed {
+		// Messages came while the page was read: the newest page has them.
+		// Until it comes the pane counts as detached, so that what it holds
+		// is replaced, not kept.
+		p.detached, p.loading = true, true
+		return m.latestCmd(p.gen, p.acct, p.peer)
+	}
+	return nil
 }
 
 func (m *Model) onSent(msg sentMsg) tea.Cmd {
@@ -200,6 +257,7 @@ func (m *Model) onSent(msg sentMsg) tea.Cmd {
 		c.Account, c.Peer, c.Kind, c.Closed = a.jid, msg.peer, msg.msg.Kind, false
 		c.LastTime, c.LastBody = msg.msg.Timestamp, msg.msg.Body
 		a.convs[msg.peer] = c
+		m.wins.add(msg.acct, msg.peer, c.Kind)
 		if m.chat.IsOpen(msg.acct, msg.peer) {
 			it := m.newItem(msg.acct, msg.msg)
 			m.chat.Confirm(msg.temp, &it, "")

@@ -165,6 +165,47 @@ func (s *fakeStore) Before(_ context.Context, acct, peer string, id int64, n int
 	return slices.Clone(all[max(0, end-n):end]), nil
 }
 
+func (s *fakeStore) After(_ context.Context, acct, peer string, id int64, n int) ([]store.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("After", acct, peer, fmt.Sprint(id), fmt.Sprint(n))
+	all := s.msgs[acct+" "+peer]
+	start := 0
+	for start < len(all) && all[start].ID <= id {
+		start++
+	}
+	return slices.Clone(all[start:min(len(all), start+n)]), nil
+}
+
+func (s *fakeStore) Search(_ context.Context, acct, peer, text string, limit int) ([]store.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("Search", acct, peer, text, fmt.Sprint(limit))
+	var out []store.Message
+	for k, msgs := range s.msgs {
+		if !strings.HasPrefix(k, acct+" ") || (peer != "" && k != acct+" "+peer) {
+			continue
+		}
+		for _, m := range msgs {
+			if strings.Contains(strings.ToLower(m.Body), strings.ToLower(text)) {
+				out = append(out, m)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Message) int { return int(b.ID - a.ID) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *fakeStore) CloseConversation(_ context.Context, acct, peer string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("CloseConversation", acct, peer)
+	return nil
+}
+
 func (s *fakeStore) Conversations(_ context.Context, acct string) ([]store.Conversation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"xchat/session"
 	"xchat/store"
@@ -54,6 +55,10 @@ func scene(t testing.TB) *harness {
 	add(testNow.Add(-10*time.Minute), store.Outgoing, store.StateFailed, "this one failed")
 	msgs := st.msgs[me+" "+alice]
 	msgs[len(msgs)-1].Error = "recipient-unavailable"
+	add(testNow.Add(-5*time.Minute), store.Incoming, store.StateReceived, "*bold* _it_ ~no~ `code` see https://example.org/x")
+	msgs = st.msgs[me+" "+alice]
+	msgs[len(msgs)-1].Encryption = "omemo"
+	add(testNow.Add(-4*time.Minute), store.Outgoing, store.StatePending, "> quoted\nreply")
 
 	h := newHarness(t, st, newFakeAccount(me), newFakeAccount(work))
 	h.send(session.StateEvent{Account: me, State: session.Online})
@@ -115,6 +120,15 @@ func TestGolden(t *testing.T) {
 			golden(t, "help_"+size.name, h.screen())
 		})
 	}
+}
+
+// TestGoldenStyled keeps the escape sequences, to catch style regressions.
+func TestGoldenStyled(t *testing.T) {
+	h := scene(t)
+	h.m.setStyles(newStyles(false, true, defaultPalette(true)))
+	frame := h.m.render()
+	checkFrame(t, ansi.Strip(frame), 80, 24)
+	golden(t, "chat_styled_80x24", frame)
 }
 
 func TestGoldenWelcome(t *testing.T) {

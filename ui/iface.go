@@ -27,6 +27,14 @@ type Store interface {
 	Latest(ctx context.Context, acct, peer string, n int) ([]store.Message, error)
 	// Before returns up to n messages older than the one with id, oldest first.
 	Before(ctx context.Context, acct, peer string, id int64, n int) ([]store.Message, error)
+	// After returns up to n messages newer than the one with id, oldest first.
+	After(ctx context.Context, acct, peer string, id int64, n int) ([]store.Message, error)
+	// Search returns up to limit messages of acct whose body contains text,
+	// newest first; peer "" searches every conversation.
+	Search(ctx context.Context, acct, peer, text string, limit int) ([]store.Message, error)
+	// CloseConversation hides a conversation until it is opened again or a
+	// message arrives; its history is kept.
+	CloseConversation(ctx context.Context, acct, peer string) error
 	Conversations(ctx context.Context, acct string) ([]store.Conversation, error)
 	Contacts(ctx context.Context, acct string) ([]store.Contact, error)
 	OpenConversation(ctx context.Context, acct, peer string, kind store.ConvKind) (store.Conversation, error)

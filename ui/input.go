@@ -122,3 +122,16 @@ func (in *inputLine) Cursor() *tea.Cursor {
 	c := *in.cursor
 	return &c
 }
+
+// HasTextAfterCursor reports whether the cursor's line goes on after it.
+func (in *inputLine) HasTextAfterCursor() bool {
+	lines := strings.Split(in.ta.Value(), "\n")
+	row := in.ta.Line()
+	return row < len(lines) && in.ta.Column() < len([]rune(lines[row]))
+}
+
+// SetStyles restyles the input.
+func (in *inputLine) SetStyles(st *styles) {
+	in.ta.SetStyles(st.textarea())
+	in.drawn = false
+}

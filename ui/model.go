@@ -24,6 +24,23 @@ type Options struct {
 	// time.Now and time.Local.
 	Now      func() time.Time
 	Location *time.Location
+	// NoMouse leaves the mouse to the terminal (for selecting text)
+	// instead of scrolling and clicking in the interface.
+	NoMouse bool
+	// HideOffline starts with offline contacts hidden from the roster.
+	HideOffline bool
+	// OpenCommand opens a link given as its last argument; nil means
+	// xdg-open. It runs with no terminal.
+	OpenCommand []string
+	// Bell rings the terminal bell on incoming messages.
+	Bell bool
+	// DesktopNotify shows incoming messages as desktop notifications,
+	// through NotifyCommand (title and body are its last arguments, after
+	// "--"), or notify-send when that is empty and notify-send is installed.
+	DesktopNotify bool
+	NotifyCommand []string
+	// Theme sets the colours (see Theme); NO_COLOR still drops them all.
+	Theme Theme
 }
 
 // focusArea is the part of the screen that receives keys.
@@ -59,11 +76,28 @@ type Model struct {
 	accts  []*accountState
 	byAcct map[string]int
 
-	roster roster
-	chat   chatPane
-	input  inputLine
-	status statusLine
-	help   helpPage
+	roster    roster
+	wins      windowList
+	switcher  switcher
+	completer completer
+	sel       selection
+	search    searchPane
+	opener    []string // command that opens links
+
+	theme Theme
+	dark  bool // the background is dark: detected, or Theme.Background
+
+	bell        bool
+	notifier    []string // desktop notifier command; nil: none
+	termFocused bool     // the terminal has focus (as far as it reports)
+	lastNotify  time.Time
+	noWinHist   inputHistory // what was typed with no window open
+
+	newConvAcct int // account chosen with /account for new conversations; -1 if none
+	chat        chatPane
+	input       inputLine
+	status      statusLine
+	help        helpPage
 
 	keys     []keyAction
 	commands []command
@@ -73,6 +107,10 @@ type Model struct {
 
 	focus         focusArea
 	width, height int
+
+	sidebarHidden  bool // F2 hides the roster column
+	switcherCursor int  // column of the cursor in the switcher's query line
+	noMouse        bool
 
 	pendingOpen string // Options.Open until the accounts are loaded
 	loadedAccts int
@@ -94,17 +132,25 @@ func New(opts Options) *Model {
 		log:         opts.Log,
 		now:         opts.Now,
 		loc:         opts.Location,
-		st:          newStyles(noColor()),
+		theme:       opts.Theme,
+		dark:        opts.Theme.Background != "light",
 		byAcct:      map[string]int{},
 		keys:        keyActions(),
 		commands:    commandTable(),
 		pendingOpen: strings.TrimSpace(opts.Open),
 		sending:     map[int]bool{},
 		sendQueue:   map[int][]outgoing{},
+		noMouse:     opts.NoMouse,
+		newConvAcct: -1,
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
+	if err := m.theme.Validate(); err != nil {
+		m.log.Warn("ignoring the theme", "err", err)
+		m.theme = Theme{}
+	}
+	m.st = m.newStyles()
 	if m.now == nil {
 		m.now = time.Now
 	}
@@ -128,6 +174,12 @@ func New(opts Options) *Model {
 		}
 	}
 	m.roster = newRoster(&m.st, m.accts)
+	m.roster.hideOffline = opts.HideOffline
+	m.bell, m.notifier, m.termFocused = opts.Bell, notifierFor(opts), true
+	m.opener = opts.OpenCommand
+	if m.opener == nil {
+		m.opener = []string{"xdg-open"}
+	}
 	m.chat = newChatPane(&m.st)
 	m.input = newInput(&m.st)
 	m.status = statusLine{st: &m.st}
@@ -136,9 +188,12 @@ func New(opts Options) *Model {
 
 // Init loads every account's roster and conversations from the store.
 func (m *Model) Init() tea.Cmd {
-	cmds := make([]tea.Cmd, 0, len(m.accts))
+	cmds := make([]tea.Cmd, 0, len(m.accts)+1)
 	for i := range m.accts {
 		cmds = append(cmds, m.loadAccountCmd(i))
+	}
+	if m.theme.Background == "" {
+		cmds = append(cmds, tea.RequestBackgroundColor)
 	}
 	return tea.Batch(cmds...)
 }
@@ -152,7 +207,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 	case tea.KeyPressMsg:
 		return m, m.handleKey(msg)
+	case tea.MouseWheelMsg:
+		return m, m.onWheel(msg)
+	case tea.MouseClickMsg:
+		return m, m.onClick(msg)
 	case tea.PasteMsg:
+		if m.switcher.open {
+			m.switcher.Type(msg.Content)
+			return m, nil
+		}
 		m.setFocus(focusInput)
 		return m, m.editInput(msg)
 
@@ -186,11 +249,28 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case convLoadedMsg:
 		return m, m.onConvLoaded(msg)
 	case olderLoadedMsg:
-		m.onOlderLoaded(msg)
+		return m, m.onOlderLoaded(msg)
+	case newerLoadedMsg:
+		return m, m.onNewerLoaded(msg)
 	case sentMsg:
 		return m, m.onSent(msg)
 	case opDoneMsg:
 		m.opDone(msg)
+	case tea.BackgroundColorMsg:
+		if m.theme.Background == "" && msg.Color != nil && msg.IsDark() != m.dark {
+			m.dark = msg.IsDark()
+			m.setStyles(m.newStyles())
+		}
+	case tea.FocusMsg:
+		m.termFocused = true
+	case tea.BlurMsg:
+		m.termFocused = false
+	case notifyDoneMsg:
+		m.log.Warn("desktop notification", "err", msg.err)
+	case searchDoneMsg:
+		m.onSearchDone(msg)
+	case openedMsg:
+		m.onOpened(msg)
 	case storeErrMsg:
 		m.log.Warn("store", "what", msg.what, "err", msg.err)
 		m.status.Error(msg.what + ": " + sanitize.Line(msg.err.Error()))
@@ -226,6 +306,11 @@ func (m *Model) quit() tea.Cmd {
 	return tea.Quit
 }
 
+// newStyles builds the styles for the theme and the background.
+func (m *Model) newStyles() styles {
+	return newStyles(noColor(), m.dark, defaultPalette(m.dark).with(m.theme))
+}
+
 // setStyles replaces the styles of everything drawn from now on (the input
 // keeps the styles it was built with) and drops what was drawn with the old.
 func (m *Model) setStyles(s styles) {
@@ -237,6 +322,7 @@ func (m *Model) setStyles(s styles) {
 		m.chat.items[i].width = 0
 	}
 	m.help.lines = nil
+	m.input.SetStyles(&m.st)
 }
 
 func (m *Model) toggleHelp() {
@@ -266,4 +352,54 @@ func (m *Model) editInput(msg tea.Msg) tea.Cmd {
 		m.layout()
 	}
 	return cmd
+}
+
+// toggleSidebar hides or shows the roster column.
+func (m *Model) toggleSidebar() tea.Cmd {
+	m.sidebarHidden = !m.sidebarHidden
+	if m.sidebarHidden && m.focus == focusRoster {
+		m.setFocus(focusInput)
+	}
+	m.layout()
+	return nil
+}
+
+// toggleOffline hides or shows the offline contacts.
+func (m *Model) toggleOffline() tea.Cmd {
+	m.roster.SetHideOffline(!m.roster.hideOffline)
+	if m.roster.hideOffline {
+		m.status.Info("offline contacts hidden (F3 or /offline shows them)")
+	} else {
+		m.status.Info("offline contacts shown")
+	}
+	return nil
+}
+
+// wheelRows is how far one wheel notch scrolls the conversation.
+const wheelRows = 3
+
+// onWheel scrolls the conversation (or the help) with the mouse wheel.
+func (m *Model) onWheel(msg tea.MouseWheelMsg) tea.Cmd {
+	switch msg.Button {
+	case tea.MouseWheelUp:
+		return m.scrollUp(wheelRows)
+	case tea.MouseWheelDown:
+		return m.scrollDown(wheelRows)
+	}
+	return nil
+}
+
+// onClick opens the roster entry clicked with the left button.
+func (m *Model) onClick(msg tea.MouseClickMsg) tea.Cmd {
+	rw := m.sidebarWidth()
+	if msg.Button != tea.MouseLeft || msg.X >= rw || msg.Y >= m.mainHeight() {
+		return nil
+	}
+	i, ok := m.roster.RowAt(msg.Y)
+	if !ok || !m.roster.SelectRow(i) {
+		return nil
+	}
+	m.switcher.Close()
+	m.search.open = false
+	return m.activateSelection()
 }

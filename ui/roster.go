@@ -1,10 +1,13 @@
 package ui
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"xchat/internal/sanitize"
 	"xchat/session"
 )
 
@@ -15,13 +18,27 @@ const (
 	rowAccount rowKind = iota // account header: not selectable
 	rowRequest                // pending subscription request
 	rowContact                // roster contact or a stranger with a conversation
+	rowGroup                  // roster group heading: not selectable
 )
+
+// defaultGroup holds the contacts in no roster group; otherGroup the peers
+// of conversations who are not in the roster; requestGroup the pending
+// subscription requests.
+const (
+	defaultGroup = "Contacts"
+	otherGroup   = "Not in roster"
+	requestGroup = "Requests"
+)
+
+// selectable reports whether the cursor may rest on a row.
+func (k rowKind) selectable() bool { return k == rowContact || k == rowRequest }
 
 // rosterRow is one line of the roster list.
 type rosterRow struct {
 	kind rowKind
 	acct int    // index into the accounts
-	jid  string // raw JID; "" for account headers
+	jid  string // raw JID; "" for headings
+	name string // group name (sanitized) for rowGroup
 }
 
 // rosterView is what the roster needs to know from the model to draw.
@@ -38,12 +55,13 @@ type roster struct {
 	st    *styles
 	accts []*accountState
 
-	rows   []rosterRow
-	stale  bool // rows must be rebuilt from accts
-	sel    int  // index of the selected row
-	top    int  // first visible row
-	width  int
-	height int
+	rows        []rosterRow
+	stale       bool // rows must be rebuilt from accts
+	hideOffline bool // list only contacts online, with unread messages or an open conversation
+	sel         int  // index of the selected row
+	top         int  // first visible row
+	width       int
+	height      int
 
 	lines    []string   // drawn rows, valid while drawn == the view they were drawn for
 	drawn    rosterView // view the lines were drawn for
@@ -82,14 +100,52 @@ func (r *roster) rebuild() {
 	r.rows = r.rows[:0]
 	for i, a := range r.accts {
 		r.rows = append(r.rows, rosterRow{kind: rowAccount, acct: i})
-		for _, from := range a.requests {
-			r.rows = append(r.rows, rosterRow{kind: rowRequest, acct: i, jid: from})
-		}
+		groups := map[string][]string{}
 		for _, jid := range a.order {
-			r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+			if r.hideOffline && !a.worthShowing(jid) {
+				continue
+			}
+			gs := a.contacts[jid].Groups
+			if len(gs) == 0 {
+				gs = []string{defaultGroup}
+			}
+			for _, g := range gs {
+				g = sanitize.Line(g)
+				if g == "" {
+					g = defaultGroup
+				}
+				if l := groups[g]; len(l) == 0 || l[len(l)-1] != jid {
+					groups[g] = append(l, jid)
+				}
+			}
 		}
-		for _, jid := range a.strangers() {
-			r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+		names := make([]string, 0, len(groups))
+		for g := range groups {
+			names = append(names, g)
+		}
+		slices.SortFunc(names, func(x, y string) int {
+			if c := strings.Compare(strings.ToLower(x), strings.ToLower(y)); c != 0 {
+				return c
+			}
+			return strings.Compare(x, y)
+		})
+		for _, g := range names {
+			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: g})
+			for _, jid := range groups[g] {
+				r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+			}
+		}
+		if others := a.strangers(); len(others) > 0 {
+			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: otherGroup})
+			for _, jid := range others {
+				r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
+			}
+		}
+		if len(a.requests) > 0 {
+			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: requestGroup})
+			for _, from := range a.requests {
+				r.rows = append(r.rows, rosterRow{kind: rowRequest, acct: i, jid: from})
+			}
 		}
 	}
 	r.stale = false
@@ -100,7 +156,7 @@ func (r *roster) rebuild() {
 		}
 	}
 	r.sel = min(r.sel, len(r.rows)-1)
-	if r.sel < 0 || r.rows[r.sel].kind == rowAccount {
+	if r.sel < 0 || !r.rows[r.sel].kind.selectable() {
 		r.sel = r.nextSelectable(max(r.sel, 0), 1)
 	}
 	r.scrollToSelection()
@@ -119,11 +175,11 @@ func (r *roster) find(kind rowKind, acct int, jid string) int {
 // or the current selection if there is none.
 func (r *roster) nextSelectable(i, dir int) int {
 	for ; i >= 0 && i < len(r.rows); i += dir {
-		if r.rows[i].kind != rowAccount {
+		if r.rows[i].kind.selectable() {
 			return i
 		}
 	}
-	if r.sel >= 0 && r.sel < len(r.rows) && r.rows[r.sel].kind != rowAccount {
+	if r.sel >= 0 && r.sel < len(r.rows) && r.rows[r.sel].kind.selectable() {
 		return r.sel
 	}
 	return -1
@@ -186,8 +242,8 @@ func (r *roster) scrollToSelection() {
 	}
 	if r.sel < r.top {
 		r.top = r.sel
-		// Keep the account header above the first contact in view.
-		if r.top > 0 && r.rows[r.top-1].kind == rowAccount {
+		// Keep the headings above the first contact in view.
+		for r.top > 0 && !r.rows[r.top-1].kind.selectable() {
 			r.top--
 		}
 	}
@@ -237,6 +293,8 @@ func (r *roster) renderRow(row rosterRow, v rosterView, selected bool) string {
 		name := truncate(a.label, w-len(word)-2)
 		gap := max(1, w-len(word)-1-lenCells(name))
 		line = style(st.acctName, name) + spaces(gap) + style(st.acctState[a.state], word)
+	case rowGroup:
+		line = " " + style(st.group, truncate(row.name, w-1))
 	case rowRequest:
 		line = " " + style(st.request, "?") + " " + truncate(a.labelOf(row.jid), w-3)
 	case rowContact:
@@ -282,4 +340,33 @@ func lenCells(s string) int {
 		}
 	}
 	return len(s)
+}
+
+// SetHideOffline lists only the contacts worth showing (see
+// accountState.worthShowing), or every contact.
+func (r *roster) SetHideOffline(hide bool) {
+	r.hideOffline = hide
+	r.Invalidate()
+}
+
+// RowAt returns the row drawn on line y of the list.
+func (r *roster) RowAt(y int) (int, bool) {
+	r.rebuild()
+	i := r.top + y
+	if y < 0 || y >= r.height || i >= len(r.rows) {
+		return 0, false
+	}
+	return i, true
+}
+
+// SelectRow puts the selection on row i if it is selectable.
+func (r *roster) SelectRow(i int) bool {
+	r.rebuild()
+	if i < 0 || i >= len(r.rows) || !r.rows[i].kind.selectable() {
+		return false
+	}
+	r.sel = i
+	r.hasLines = false
+	r.scrollToSelection()
+	return true
 }

@@ -28,6 +28,7 @@ type statusKey struct {
 	text  string
 	isErr bool
 	none  bool
+	wins  string
 }
 
 // Info shows a notice.
@@ -41,19 +42,20 @@ func (s *statusLine) Text() (string, bool) { return s.text, s.isErr }
 
 // Render draws the bar, exactly width cells, for the given account (nil when
 // there is none); times are shown in loc.
-func (s *statusLine) Render(width int, a *accountState, loc *time.Location) string {
-	key := statusKey{width: width, loc: loc, text: s.text, isErr: s.isErr, none: a == nil}
+// wins is the window bar, "" when no window is open.
+func (s *statusLine) Render(width int, a *accountState, loc *time.Location, wins string) string {
+	key := statusKey{width: width, loc: loc, text: s.text, isErr: s.isErr, none: a == nil, wins: wins}
 	if a != nil {
 		key.label, key.state, key.retry = a.label, a.state, a.retry
 	}
 	if key == s.drawnFor && s.out != "" {
 		return s.out
 	}
-	s.out, s.drawnFor = s.draw(width, a, loc), key
+	s.out, s.drawnFor = s.draw(width, a, loc, wins), key
 	return s.out
 }
 
-func (s *statusLine) draw(width int, a *accountState, loc *time.Location) string {
+func (s *statusLine) draw(width int, a *accountState, loc *time.Location, wins string) string {
 	st := s.st
 	var left, state string
 	if a == nil {
@@ -70,6 +72,11 @@ func (s *statusLine) draw(width int, a *accountState, loc *time.Location) string
 	state = truncate(state, width-lenCells(left))
 	used := lenCells(left) + lenCells(state)
 	out := st.statusAcct.Render(left) + st.status.Render(state)
+	if wins != "" && used+5 <= width {
+		bar := truncate(wins, min(width-used-3, max(12, width/3)))
+		out += st.status.Render("│ ") + st.statusWins.Render(bar) + st.status.Render(" ")
+		used += 3 + lenCells(bar)
+	}
 	if s.text != "" && used+3 <= width {
 		note := truncate(s.text, width-used-2)
 		style := st.status

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"os"
+	"strings"
 
 	"charm.land/bubbles/v2/textarea"
 	"charm.land/lipgloss/v2"
@@ -17,6 +18,7 @@ type styles struct {
 	acctName     lipgloss.Style
 	acctState    [4]lipgloss.Style // indexed by session.ConnState
 	request      lipgloss.Style
+	group        lipgloss.Style
 	contact      lipgloss.Style
 	openContact  lipgloss.Style
 	unread       lipgloss.Style
@@ -32,6 +34,7 @@ type styles struct {
 	senderIn  lipgloss.Style
 	senderOut lipgloss.Style
 	daySep    lipgloss.Style
+	unreadSep lipgloss.Style
 	marker    lipgloss.Style // top-of-history line
 	marks     map[store.State]lipgloss.Style
 	msgError  lipgloss.Style
@@ -44,6 +47,71 @@ type styles struct {
 	status      lipgloss.Style
 	statusAcct  lipgloss.Style
 	statusError lipgloss.Style
+	statusWins  lipgloss.Style
+
+	// message styling (XEP-0393) and links
+	mono       bool
+	dark       bool // the terminal's background is dark
+	colorNames bool // senders in their XEP-0392 colours
+	strong     lipgloss.Style
+	emph       lipgloss.Style
+	strike     lipgloss.Style
+	code       lipgloss.Style
+	link       lipgloss.Style
+	quote      lipgloss.Style
+	pre        lipgloss.Style
+	lock       lipgloss.Style
+	edited     lipgloss.Style
+	segStyles  map[attr][2]string // escape sequences of attribute sets, built on demand
+	names      map[string]lipgloss.Style
+}
+
+// maxNameStyles bounds the cache of name colours.
+const maxNameStyles = 1024
+
+// segSGR returns the escape sequences that start and end text with a set
+// of attributes. They are taken from lipgloss once per set: rendering
+// whole segments with lipgloss would style underlined and struck-through
+// text rune by rune.
+func (s *styles) segSGR(a attr) (start, end string) {
+	if e, ok := s.segStyles[a]; ok {
+		return e[0], e[1]
+	}
+	st := lipgloss.NewStyle()
+	for _, x := range []struct {
+		bit attr
+		s   lipgloss.Style
+	}{{attrPre, s.pre}, {attrCode, s.code}, {attrQuote, s.quote}, {attrLink, s.link}, {attrStrong, s.strong}, {attrEmph, s.emph}, {attrStrike, s.strike}} {
+		if a&x.bit != 0 {
+			st = st.Inherit(x.s)
+		}
+	}
+	start, end, _ = strings.Cut(st.Render("x"), "x")
+	if s.segStyles == nil {
+		s.segStyles = map[attr][2]string{}
+	}
+	s.segStyles[a] = [2]string{start, end}
+	return start, end
+}
+
+// nameStyle is the style of a sender: bold, in the XEP-0392 colour of key
+// (a bare JID, or a nickname in a room).
+func (s *styles) nameStyle(key string, outgoing bool) lipgloss.Style {
+	if !s.colorNames || key == "" {
+		if outgoing {
+			return s.senderOut
+		}
+		return s.senderIn
+	}
+	if st, ok := s.names[key]; ok {
+		return st
+	}
+	if s.names == nil || len(s.names) >= maxNameStyles {
+		s.names = map[string]lipgloss.Style{}
+	}
+	st := lipgloss.NewStyle().Bold(true).Foreground(lipgloss.Color(jidColor(key, s.dark)))
+	s.names[key] = st
+	return st
 }
 
 // noColor reports whether the user asked for no colour (https://no-color.org:
@@ -52,21 +120,23 @@ type styles struct {
 // attributes (bold, reverse, faint) only.
 func noColor() bool { return os.Getenv("NO_COLOR") != "" }
 
-func newStyles(mono bool) styles {
+// newStyles builds the styles for a colour palette; mono drops every
+// colour, dark says the background is dark.
+func newStyles(mono, dark bool, pal palette) styles {
 	plain := lipgloss.NewStyle()
 	fg := func(s lipgloss.Style, c string) lipgloss.Style {
-		if mono {
+		if mono || !validColor(c) {
 			return s
 		}
 		return s.Foreground(lipgloss.Color(c))
 	}
 	bg := func(s lipgloss.Style, c string) lipgloss.Style {
-		if mono {
+		if mono || !validColor(c) {
 			return s
 		}
 		return s.Background(lipgloss.Color(c))
 	}
-	green, yellow, red, blue, magenta, grey := "2", "3", "1", "4", "5", "8"
+	green, yellow, red, blue, magenta, cyan, grey := pal.Online, pal.Away, pal.Busy, pal.Accent, pal.Unread, pal.Group, pal.Offline
 
 	s := styles{
 		acctName: plain.Bold(true),
@@ -76,7 +146,8 @@ func newStyles(mono bool) styles {
 			session.Online:       fg(plain, green),
 			session.Reconnecting: fg(plain, yellow),
 		},
-		request:      fg(plain.Bold(true), yellow),
+		request:      fg(plain.Bold(true), pal.Request),
+		group:        fg(plain.Bold(true), cyan),
 		contact:      plain,
 		openContact:  plain.Bold(true),
 		unread:       fg(plain.Bold(true), magenta),
@@ -92,27 +163,39 @@ func newStyles(mono bool) styles {
 			session.ShowDND:    fg(plain, red),
 		},
 
-		title:     bg(fg(plain.Bold(true), "15"), "24"),
+		title:     bg(fg(plain.Bold(true), pal.Title), pal.TitleBackground),
 		time:      plain.Faint(true),
 		senderIn:  fg(plain.Bold(true), blue),
 		senderOut: fg(plain.Bold(true), green),
 		daySep:    fg(plain.Faint(true), grey),
+		unreadSep: fg(plain.Bold(true), magenta),
 		marker:    plain.Faint(true),
 		marks: map[store.State]lipgloss.Style{
 			store.StatePending:   plain.Faint(true),
 			store.StateSent:      plain.Faint(true),
 			store.StateDelivered: fg(plain, green),
 			store.StateRead:      fg(plain.Bold(true), green),
-			store.StateFailed:    fg(plain.Bold(true), red),
+			store.StateFailed:    fg(plain.Bold(true), pal.Error),
 		},
-		msgError: fg(plain, red),
+		msgError: fg(plain, pal.Error),
 
 		helpKey:     fg(plain.Bold(true), blue),
 		helpHeading: plain.Bold(true).Underline(true),
 
-		status: bg(fg(plain, "252"), "236"),
+		status: bg(fg(plain, pal.Status), pal.StatusBackground),
 	}
+	s.mono, s.dark, s.colorNames = mono, dark, !mono
+	s.strong = plain.Bold(true)
+	s.emph = plain.Italic(true)
+	s.strike = plain.Strikethrough(true)
+	s.code = fg(plain, pal.Code)
+	s.pre = fg(plain, pal.Code)
+	s.link = fg(plain.Underline(true), pal.Link)
+	s.quote = fg(plain.Bold(true), pal.Quote)
+	s.lock = fg(plain, green)
+	s.edited = plain.Faint(true)
 	if mono {
+		s.code, s.pre = plain.Faint(true), plain.Faint(true)
 		// Without colour the title and status bars need reverse video to
 		// stand apart from the text around them.
 		s.title = plain.Bold(true).Reverse(true)
@@ -120,7 +203,8 @@ func newStyles(mono bool) styles {
 	}
 	// Segments of the status bar keep its background.
 	s.statusAcct = s.status.Bold(true)
-	s.statusError = fg(s.status.Bold(true), "9")
+	s.statusError = fg(s.status.Bold(true), pal.StatusError)
+	s.statusWins = s.status
 	return s
 }
 

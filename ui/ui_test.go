@@ -507,7 +507,7 @@ func TestSubscriptionRequest(t *testing.T) {
 	if n := strings.Count(h.screen(), "eve@example.net"); n != 2 { // roster row + status notice
 		t.Errorf("eve appears %d times, want once in the roster and once in the status", n)
 	}
-	h.press("tab") // the request is the first selectable row
+	h.press("tab", "end") // requests come last
 	h.press("enter")
 	if h.m.focus != focusInput || h.m.input.Value() != "/approve eve@example.net" {
 		t.Fatalf("enter on a request: focus %v, input %q", h.m.focus, h.m.input.Value())
@@ -548,7 +548,7 @@ func TestOpenOption(t *testing.T) {
 
 func TestHelpListsTheBindingTable(t *testing.T) {
 	h, _, _ := oneAccount(t)
-	h.send(tea.WindowSizeMsg{Width: 120, Height: 80})
+	h.send(tea.WindowSizeMsg{Width: 120, Height: 200})
 	h.typeText("/help")
 	h.press("enter")
 	if !h.m.help.open {
@@ -604,7 +604,7 @@ func TestNetworkTextIsSanitized(t *testing.T) {
 		}
 	}
 	// With the real styles the only escapes are our own SGR sequences.
-	h.m.setStyles(newStyles(false))
+	h.m.setStyles(newStyles(false, true, defaultPalette(true)))
 	frame := h.m.render()
 	if strings.Contains(frame, "\x1b]") || strings.Contains(frame, "\x1b[2J") || strings.Contains(frame, "\x07") {
 		t.Errorf("styled frame holds the body's sequences: %q", frame)
@@ -689,7 +689,7 @@ func TestCursor(t *testing.T) {
 	if v.Cursor == nil || v.Cursor.X != 5 || v.Cursor.Y != 23 {
 		t.Errorf("cursor = %+v, want after \"> abc\" on the last row", v.Cursor)
 	}
-	h.press("tab")
+	h.press("ctrl+u", "tab")
 	if v := h.m.View(); v.Cursor != nil {
 		t.Error("cursor shown while the roster has focus")
 	}

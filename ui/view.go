@@ -17,7 +17,16 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	v.WindowTitle = m.windowTitle()
-	if m.focus == focusInput && !m.help.open {
+	v.ReportFocus = true
+	if !m.noMouse {
+		v.MouseMode = tea.MouseModeCellMotion
+	}
+	if m.switcher.open && m.height > 1 {
+		v.Cursor = tea.NewCursor(m.switcherCursor, 1)
+		if rw := m.sidebarWidth(); rw > 0 {
+			v.Cursor.X += rw + 1
+		}
+	} else if m.focus == focusInput && !m.help.open && !m.search.open && !m.sel.active {
 		if c := m.input.Cursor(); c != nil && m.height > 0 {
 			c.Y += m.mainHeight() + 1
 			v.Cursor = c
@@ -45,7 +54,7 @@ func (m *Model) render() string {
 		return ""
 	}
 	mainH := m.mainHeight()
-	rw := rosterWidth(m.width)
+	rw := m.sidebarWidth()
 	cw := m.chat.width
 
 	var left []string
@@ -56,6 +65,10 @@ func (m *Model) render() string {
 	var body []string
 	switch {
 	case mainH <= 1:
+	case m.search.open:
+		body = m.search.Render(&m.st, cw, mainH-1)
+	case m.switcher.open:
+		body, m.switcherCursor = m.switcher.Render(&m.st, len(m.accts) > 1, m.accts, cw, mainH-1)
 	case m.help.open:
 		body = m.help.Render(m, cw, mainH-1)
 	case m.chat.open:
@@ -83,7 +96,7 @@ func (m *Model) render() string {
 	if i := m.currentAccount(); i >= 0 {
 		cur = m.accts[i]
 	}
-	b.WriteString(m.status.Render(m.width, cur, m.loc))
+	b.WriteString(m.status.Render(m.width, cur, m.loc, m.windowBar()))
 	b.WriteByte('\n')
 	b.WriteString(m.input.Render())
 	return b.String()
@@ -99,6 +112,12 @@ func (m *Model) chatAcct() int {
 // titleLine is the header of the conversation: who, their presence, and
 // which account when there are several.
 func (m *Model) titleLine(w int) string {
+	if m.switcher.open {
+		return m.titleCache.get(" xchat: go to a conversation", w, m.st.title)
+	}
+	if m.search.open {
+		return m.titleCache.get(" xchat: search", w, m.st.title)
+	}
 	if m.help.open {
 		return m.titleCache.get(" xchat help", w, m.st.title)
 	}
@@ -141,6 +160,7 @@ func (m *Model) welcome(w, h int) []string {
 		"",
 		" Tab moves to the roster: ↑/↓ to choose, Enter to open.",
 		" Or type /msg JID to start a conversation.",
+		" Ctrl+K finds a contact or a conversation.",
 		" F1 or /help lists every key and command.",
 	}
 	out := make([]string, h)
@@ -163,10 +183,18 @@ func rosterWidth(w int) int {
 	return max(16, min(32, w/4))
 }
 
+// sidebarWidth is the width of the roster now: 0 when the user hid it.
+func (m *Model) sidebarWidth() int {
+	if m.sidebarHidden {
+		return 0
+	}
+	return rosterWidth(m.width)
+}
+
 // layout sizes the parts for the current terminal size.
 func (m *Model) layout() {
 	m.input.SetWidth(m.width)
-	rw := rosterWidth(m.width)
+	rw := m.sidebarWidth()
 	cw := m.width
 	if rw > 0 {
 		cw -= rw + 1

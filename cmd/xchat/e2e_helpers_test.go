@@ -355,8 +355,9 @@ func befriend(t *testing.T, srv *testserver.Server, a, b testserver.User, aName 
 	cb.stop()
 }
 
-// prefill stores messages from peer to h's account before xchat starts.
-func prefill(t *testing.T, h *home, peer string, ts []time.Time, bodies []string) {
+// prefill stores messages from peer to h's account before xchat starts;
+// with read, the conversation has no unread messages.
+func prefill(t *testing.T, h *home, peer string, ts []time.Time, bodies []string, read bool) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, h.db)
@@ -383,6 +384,11 @@ func prefill(t *testing.T, h *home, peer string, ts []time.Time, bodies []string
 	n, err := st.AddMessages(ctx, ms)
 	if err != nil || n != len(ms) {
 		t.Fatalf("prefill: stored %d of %d: %v", n, len(ms), err)
+	}
+	if read {
+		if err := st.MarkRead(ctx, h.user.JID, peer); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -412,6 +418,30 @@ func openDBReadOnly(t *testing.T, path string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// dumpMessages logs the message rows of a database, for failures that
+// depend on what the store holds.
+func dumpMessages(t *testing.T, path string) {
+	t.Helper()
+	db := openDBReadOnly(t, path)
+	rows, err := db.Query(`SELECT id, direction, ts, received, state, body FROM messages ORDER BY id`)
+	if err != nil {
+		t.Logf("dump %s: %v", path, err)
+		return
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, dir, ts, recv, state int64
+		var body string
+		if err := rows.Scan(&id, &dir, &ts, &recv, &state, &body); err != nil {
+			t.Logf("dump %s: %v", path, err)
+			return
+		}
+		fmt.Fprintf(&b, "id=%d dir=%d ts=%d received=%d state=%d body=%q\n", id, dir, ts, recv, state, body)
+	}
+	t.Logf("messages in %s:\n%s", path, b.String())
 }
 
 // chatColumn returns the part of a screen row right of the roster.

@@ -123,6 +123,7 @@ func TestE2ESendAndHistory(t *testing.T) {
 	if r.code != 0 || len(lines) != 2 || !strings.HasSuffix(lines[0], " alice@localhost: hello from the script") ||
 		!strings.HasSuffix(lines[1], " alice@localhost: second one") {
 		t.Errorf("history of two messages, oldest first:\n%s", r)
+		dumpMessages(t, h.db)
 	}
 	r = runXchat(t, h, "history", "--config", cfgFile, "-n", "1", bob.JID)
 	if r.code != 0 || !strings.HasSuffix(r.stdout, " alice@localhost: second one\n") || strings.Count(r.stdout, "\n") != 1 {

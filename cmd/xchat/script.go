@@ -94,6 +94,9 @@ func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				if sentID < 0 {
+					return fmt.Errorf("could not log in to %s within %s", serverOf(acct.JID, acct.Server), timeout)
+				}
 				return fmt.Errorf("timed out after %s before the server confirmed the message", timeout)
 			}
 			return ctx.Err()
@@ -197,4 +200,15 @@ func printHistory(g globalFlags, peer string, n int, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// serverOf names the server an account connects to, for messages.
+func serverOf(account, server string) string {
+	if server != "" {
+		return server
+	}
+	if _, domain, ok := strings.Cut(account, "@"); ok {
+		return domain
+	}
+	return account
 }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,10 +132,21 @@ func TestTUIHostileText(t *testing.T) {
 	// screen clear. (XML cannot carry ESC or BEL, but a decrypted OMEMO
 	// payload or a corrupted store can.)
 	now := time.Now()
-	prefill(t, h, bob.JID, []time.Time{now.Add(-2 * time.Minute), now.Add(-time.Minute)},
-		[]string{"an earlier line", "before\x1b]0;pwned\x07\x1b[2Jafter"})
+	prefill(t, h, bob.JID,
+		[]time.Time{now.Add(-4 * time.Minute), now.Add(-3 * time.Minute), now.Add(-2 * time.Minute), now.Add(-time.Minute)},
+		[]string{"an earlier line", "before\x1b]0;pwned\x07\x1b[2Jafter", "bell\x07ring", "plain\x1b[31;1mRED\x1b[0mtext"}, false)
 	s := startTUI(t, h, tmuxtest.Options{}, "XCHAT_OPEN="+bob.JID)
 	s.WaitForText("an earlier line", "before", "after")
+
+	// A lone control shows as its Control Pictures symbol, and colours
+	// from the network are not applied: no SGR between the words.
+	screen := s.WaitForText("bell\u2407ring", "plainREDtext")
+	if esc := s.CaptureEscapes(); !strings.Contains(esc, "plainREDtext") {
+		t.Errorf("the body's SGR sequence styled the text:\n%q", esc)
+	}
+	if strings.Contains(screen, "[31;1m") {
+		t.Errorf("the SGR sequence shows as text:\n%s", tmuxtest.Frame(screen))
+	}
 
 	// Live messages over the network: ESC and BEL are not XML characters
 	// (the sender's XML encoder replaces them), C1 controls are.
@@ -142,7 +154,7 @@ func TestTUIHostileText(t *testing.T) {
 	bc.waitOnline()
 	bc.send(alice.JID, "livebefore\x1b]0;pwned-live\x07\x1b[2Jliveafter")
 	bc.send(alice.JID, "cbefore\u009d0;pwned-c1\u009c\u009b2J\u009b31mcafter")
-	screen := s.WaitForText("liveafter", "cafter")
+	screen = s.WaitForText("liveafter", "cafter")
 
 	if title := s.Title(); title != "xchat" {
 		t.Errorf("pane title = %q, want %q", title, "xchat")
@@ -183,8 +195,11 @@ func TestTUIHostileText(t *testing.T) {
 			t.Fatalf("history printed control character %U:\n%q", c, r.stdout)
 		}
 	}
-	if strings.Count(r.stdout, "\n") != 4 {
-		t.Errorf("history printed %d lines, want 4:\n%s", strings.Count(r.stdout, "\n"), r.stdout)
+	if strings.Count(r.stdout, "\n") != 6 {
+		t.Errorf("history printed %d lines, want 6:\n%s", strings.Count(r.stdout, "\n"), r.stdout)
+	}
+	if !strings.Contains(r.stdout, ": bell\u2407ring\n") || !strings.Contains(r.stdout, ": beforeafter\n") {
+		t.Errorf("history does not show the controls as the interface does:\n%s", r.stdout)
 	}
 }
 
@@ -201,7 +216,7 @@ func TestTUIScrollback(t *testing.T) {
 		ts[i] = base.Add(time.Duration(i) * time.Second)
 		bodies[i] = fmt.Sprintf("msg %04d", i+1)
 	}
-	prefill(t, h, bob.JID, ts, bodies)
+	prefill(t, h, bob.JID, ts, bodies, true)
 
 	s := startTUI(t, h, tmuxtest.Options{}, "XCHAT_OPEN="+bob.JID)
 	screen := s.WaitForText("msg 1000")
@@ -223,13 +238,20 @@ func TestTUIScrollback(t *testing.T) {
 		}
 		return low
 	}
-	prev, presses := lowest(screen), 0
-	for ; presses < 300 && !strings.Contains(screen, "msg 0001"); presses++ {
+	// A press that shows nothing older within 2s is a stall; three in a
+	// row end the test.
+	prev, presses, stalls := lowest(screen), 0, 0
+	for ; presses < 200 && stalls < 3 && !strings.Contains(screen, "msg 0001"); presses++ {
 		s.SendKeys("PageUp")
 		screen, _ = s.Poll(2*time.Second, func(sc string) bool { return lowest(sc) < prev })
 		low := lowest(screen)
 		if low > prev {
 			t.Fatalf("PgUp moved forward from msg %04d to msg %04d:\n%s", prev, low, tmuxtest.Frame(screen))
+		}
+		if low == prev {
+			stalls++
+		} else {
+			stalls = 0
 		}
 		prev = low
 	}
@@ -254,10 +276,14 @@ func TestTUIScrollback(t *testing.T) {
 
 	// PgDn all the way back reaches the newest message again (the pane
 	// dropped it while paging up).
-	for presses = 0; presses < 300 && !strings.Contains(screen, "msg 1000"); presses++ {
+	for presses, stalls = 0, 0; presses < 200 && stalls < 3 && !strings.Contains(screen, "msg 1000"); presses++ {
 		s.SendKeys("PageDown")
 		screen, _ = s.Poll(2*time.Second, func(sc string) bool { return lowest(sc) > prev || strings.Contains(sc, "msg 1000") })
-		prev = lowest(screen)
+		if low := lowest(screen); low > prev {
+			stalls, prev = 0, low
+		} else {
+			stalls++
+		}
 	}
 	if !strings.Contains(screen, "msg 1000") {
 		t.Fatalf("msg 1000 not reached again after %d PgDn:\n%s", presses, tmuxtest.Frame(screen))
@@ -274,7 +300,7 @@ func TestTUIResizeRewraps(t *testing.T) {
 		words = append(words, fmt.Sprintf("w%02d", i))
 	}
 	long := strings.Join(words, " ")
-	prefill(t, h, bob.JID, []time.Time{time.Now().Add(-time.Minute)}, []string{long})
+	prefill(t, h, bob.JID, []time.Time{time.Now().Add(-time.Minute)}, []string{long}, true)
 
 	s := startTUI(t, h, tmuxtest.Options{Width: 120, Height: 30}, "XCHAT_OPEN="+bob.JID)
 	s.WaitForText("w40")
@@ -381,17 +407,23 @@ func TestTUICrashSafety(t *testing.T) {
 	bc := startClient(t, srv, bob, "flood", false)
 	bc.waitOnline()
 	const total = 300
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	// The flood stops between two sends when told to: cancelling the
+	// context of a SendMessage in progress races in session (see the
+	// report).
+	var halt atomic.Bool
 	sendErr := make(chan error, 1)
 	go func() {
-		for i := 1; i <= total; i++ {
-			if _, err := bc.c.SendMessage(ctx, alice.JID, fmt.Sprintf("n=%03d", i)); err != nil {
+		for i := 1; i <= total && !halt.Load(); i++ {
+			if _, err := bc.c.SendMessage(context.Background(), alice.JID, fmt.Sprintf("n=%03d", i)); err != nil {
 				sendErr <- err
 				return
 			}
 		}
 		sendErr <- nil
+	}()
+	defer func() {
+		halt.Store(true)
+		<-sendErr
 	}()
 
 	// Watch alice's database from the side and kill xchat once 50
@@ -415,8 +447,6 @@ func TestTUICrashSafety(t *testing.T) {
 		t.Fatal("xchat still runs after SIGKILL")
 	}
 	db.Close()
-	cancel()
-	<-sendErr
 
 	st, err := store.Open(context.Background(), dbPath)
 	if err != nil {

@@ -204,6 +204,13 @@ func (s *Session) Capture() string {
 	return screen
 }
 
+// CaptureEscapes returns the visible screen with the SGR sequences of its
+// colours and attributes, to check how text is drawn.
+func (s *Session) CaptureEscapes() string {
+	s.tb.Helper()
+	return s.must("capture-pane", "-p", "-e", "-t", target)
+}
+
 // Lines returns the visible screen as exactly one string per row.
 func (s *Session) Lines() []string {
 	s.tb.Helper()

@@ -45,6 +45,20 @@ func TestTextKeysAndCapture(t *testing.T) {
 	}
 }
 
+func TestCaptureEscapes(t *testing.T) {
+	t.Parallel()
+	s := sh(t, Options{}, `printf 'plain \033[1;31mbold-red\033[0m end\n'; exec sleep 60`)
+	s.WaitForText("plain bold-red end")
+	esc := s.CaptureEscapes()
+	i := strings.Index(esc, "bold-red")
+	if i < 0 || !strings.Contains(esc[:i], "\x1b[") || !strings.Contains(esc[:i], "31") {
+		t.Errorf("no SGR sequence before the red text: %q", esc)
+	}
+	if strings.Contains(s.Capture(), "\x1b") {
+		t.Errorf("Capture returned escape sequences")
+	}
+}
+
 func TestTitlePIDAndExit(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
