@@ -44,6 +44,9 @@ var (
 	ErrNoSession        = errors.New("omemo: no session with device")
 	ErrUntrusted        = errors.New("omemo: device not trusted")
 	ErrDecrypt          = errors.New("omemo: decryption failed")
+	// ErrInternal wraps a panic of libsignal (it panics on some malformed
+	// input) turned into an error.
+	ErrInternal = errors.New("omemo: libsignal failed")
 )
 
 // Address names a device: a bare JID and a device id.
@@ -175,7 +178,7 @@ func (m *Manager) create(ctx context.Context) (err error) {
 // an error.
 func recoverTo(err *error) {
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("%w: internal error: %v", ErrDecrypt, r)
+		*err = fmt.Errorf("%w: %v", ErrInternal, r)
 	}
 }
 

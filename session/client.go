@@ -52,6 +52,9 @@ type Client struct {
 	reconnect  chan struct{}
 	pingFailed bool
 
+	om          *omemoState                // nil when OMEMO is off
+	omQueue     map[string][]store.Message // encrypted sends waiting, per peer, in order
+	omBusy      map[string]bool
 	sm          smState                   // stream management (XEP-0198)
 	ackWanted   bool                      // messages went out: ask for an ack after this step
 	mam         map[string]*mamQueryState // archive catch-ups in progress, by query id
@@ -112,6 +115,8 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Client, error) {
 		presences: map[string]map[string]PresenceEvent{},
 		mam:       map[string]*mamQueryState{},
 		rooms:     map[string]*room{},
+		omQueue:   map[string][]store.Message{},
+		omBusy:    map[string]bool{},
 		bookmarks: map[string]muc.Bookmark{},
 		reconnect: make(chan struct{}, 1),
 		stopped:   make(chan struct{}),
@@ -147,6 +152,9 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		<-pumpDone
 	}()
 	if err := c.loadState(ctx); err != nil {
+		return err
+	}
+	if err := c.openOMEMO(ctx); err != nil {
 		return err
 	}
 

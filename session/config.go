@@ -21,6 +21,10 @@ type Config struct {
 	JID      string // bare JID of the account
 	Resource string // resource to request at bind; "" lets the server choose
 	Nick     string // nick in group chats; "" means the JID's local part
+	// OMEMO turns end-to-end encryption on for 1:1 chats: our device and
+	// bundle are published, incoming OMEMO messages are decrypted, and
+	// messages to contacts with devices are encrypted by default.
+	OMEMO bool
 	// Password returns the password; it is called at each login so that a
 	// password command can be re-run and nothing is kept longer than needed.
 	Password func(ctx context.Context) (string, error)

@@ -433,7 +433,7 @@ type versionInfo struct {
 var Features = []string{
 	nsDiscoInf, nsPing, nsVersion, nsSID, "http://jabber.org/protocol/caps",
 	"urn:xmpp:receipts", "jabber:x:conference", "http://jabber.org/protocol/muc",
-	"urn:xmpp:bookmarks:1+notify",
+	"urn:xmpp:bookmarks:1+notify", "eu.siacs.conversations.axolotl.devicelist+notify",
 }
 
 type discoQuery struct {

@@ -34,6 +34,8 @@ func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 		return
 	case fromSelf && c.bookmarkEvent(raw):
 		return
+	case m.Body() == "" && c.deviceListEvent(m.From, raw):
+		return
 	case m.CarbonReceived != nil || m.CarbonSent != nil:
 		if !fromSelf {
 			// CVE-2017-5589 class: anyone can wrap a message in <sent/>.
@@ -56,7 +58,7 @@ func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 		if !ok {
 			return
 		}
-		c.storeAndEmit(ctx, msg)
+		c.storeIncoming(ctx, inner, wrapMessage(inner), msg)
 		return
 	}
 	if rm := c.roomFor(m.From); rm != nil {
@@ -87,9 +89,35 @@ func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 	if !ok {
 		return
 	}
-	if c.storeAndEmit(ctx, msg) && m.ReceiptRequest != nil {
+	if c.storeIncoming(ctx, m, raw, msg) && m.ReceiptRequest != nil {
 		c.sendReceipt(ctx, from, m)
 	}
+}
+
+// storeIncoming stores a chat message, decrypting it first when it is
+// OMEMO; it reports whether the message was new.
+func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, msg store.Message) bool {
+	if c.om != nil && isOMEMO(m) {
+		from := msg.Sender
+		if msg.Direction == store.Outgoing {
+			from = c.acct
+		}
+		if handled, inserted := c.decryptInto(ctx, raw, &msg, from); handled {
+			return inserted
+		}
+	}
+	return c.storeAndEmit(ctx, msg)
+}
+
+// isOMEMO reports whether a message carries a legacy OMEMO element.
+func isOMEMO(m *inMessage) bool {
+	return strings.Contains(m.Inner, "eu.siacs.conversations.axolotl")
+}
+
+// wrapMessage rebuilds a parseable <message/> around a decoded message's
+// children (for messages nested in carbons and archive results).
+func wrapMessage(m *inMessage) []byte {
+	return []byte("<message xmlns=\"jabber:client\">" + m.Inner + "</message>")
 }
 
 // toStore turns a chat message into a row. sent is true for copies of
@@ -101,7 +129,7 @@ func (c *Client) toStore(m *inMessage, sent bool, now time.Time) (store.Message,
 		return store.Message{}, false // groupchat: MUC layer; headline, error: not chat
 	}
 	body, ok := m.body()
-	if !ok {
+	if !ok && !(c.om != nil && isOMEMO(m)) {
 		return store.Message{}, false
 	}
 	from, to := c.jid, c.jid
@@ -314,12 +342,72 @@ func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Messag
 	return m, nil
 }
 
-// transmit writes one stored message and arranges for a barrier ping that
-// proves the server has it.
+// transmit writes one stored message (encrypting 1:1 messages when the
+// conversation wants it) and arranges for its confirmation.
 func (c *Client) transmit(ctx context.Context, m store.Message) {
+	if c.om != nil && m.Kind == store.KindChat {
+		// Per peer, in order: the devices and sessions may need fetching.
+		c.omQueue[m.Peer] = append(c.omQueue[m.Peer], m)
+		c.pumpOMEMO(ctx, m.Peer)
+		return
+	}
+	c.transmitNow(ctx, m, "")
+}
+
+// pumpOMEMO sends a peer's queued messages one after the other.
+func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
+	if c.omBusy[peer] || len(c.omQueue[peer]) == 0 {
+		return
+	}
+	c.omBusy[peer] = true
+	c.prepareOMEMO(ctx, peer, func() {
+		c.omBusy[peer] = false
+		q := c.omQueue[peer]
+		delete(c.omQueue, peer)
+		if c.conn == nil || !c.conn.online {
+			return // still Pending in the outbox: sent after the next login
+		}
+		for _, m := range q {
+			on, err := c.wantEncryption(ctx, peer)
+			if err != nil {
+				c.log.Error("encryption choice", "err", err)
+				continue
+			}
+			if !on {
+				c.transmitNow(ctx, m, "")
+				continue
+			}
+			extra, err := c.encryptedStanza(ctx, peer, m.Body)
+			if err != nil {
+				c.failMessage(ctx, m, err.Error())
+				continue
+			}
+			if m.Encryption != "omemo" {
+				m.Encryption = "omemo"
+				_ = c.st.SetMessageEncryption(ctx, m.ID, "omemo")
+			}
+			c.transmitNow(ctx, m, extra)
+		}
+	})
+}
+
+// failMessage marks an outgoing message Failed and says why.
+func (c *Client) failMessage(ctx context.Context, m store.Message, why string) {
+	if err := c.st.SetState(ctx, m.ID, store.StateFailed, why); err != nil {
+		c.log.Error("store: set state", "err", err)
+	}
+	c.emit(MessageStateEvent{Account: c.acct, Peer: m.Peer, ID: m.ID, State: store.StateFailed, Error: why})
+}
+
+// transmitNow writes the message; extra, when set, is the OMEMO part that
+// replaces the body (which becomes the fallback text).
+func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string) {
 	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: m.Body, OriginID: &originID{ID: m.OriginID}, Request: &receiptReq{}}
 	if m.Kind == store.KindPrivate {
 		out.MUCUser = &struct{}{} // marks a private message through a room
+	}
+	if extra != "" {
+		out.Body, out.Raw = fallbackBody, extra
 	}
 	if m.Kind == store.KindGroupchat {
 		out.Request = nil // receipts are not for rooms (XEP-0184 §5.3)

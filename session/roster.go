@@ -40,6 +40,7 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		c.afterLogin(ctx)
 		c.fetchBookmarks(ctx)
 		c.rejoinRooms()
+		c.publishOMEMO(ctx)
 	})
 }
 

@@ -119,6 +119,12 @@ func (e *stanzaErr) String() string {
 	return "unknown error"
 }
 
+// Body returns the message body, "" when it has none.
+func (m *inMessage) Body() string {
+	b, _ := m.body()
+	return b
+}
+
 // body returns the message body: the one without xml:lang, else the first.
 func (m *inMessage) body() (string, bool) {
 	if len(m.Bodies) == 0 {
@@ -207,6 +213,7 @@ type outMessage struct {
 	Request  *receiptReq `xml:"urn:xmpp:receipts request"`
 	Received *receiptAck `xml:"urn:xmpp:receipts received"`
 	MUCUser  *struct{}   `xml:"http://jabber.org/protocol/muc#user x"`
+	Raw      string      `xml:",innerxml"` // pre-built children (OMEMO)
 	// Hints (XEP-0334): a receipt needs no archive copy.
 	NoStore *struct{} `xml:"urn:xmpp:hints no-store"`
 }

@@ -176,6 +176,7 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 		delete(c.mam, q.queryID)
 		if q.archive == c.acct {
 			c.caughtUp = true
+			c.afterCatchUpOMEMO(ctx)
 		} else if rm := c.rooms[q.archive]; rm != nil {
 			rm.synced = true
 		}
@@ -216,6 +217,18 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		return
 	}
 	msg.StanzaID, msg.StanzaBy = r.ID, q.archive
+	if c.om != nil && isOMEMO(inner) {
+		// Decrypted one by one, in archive order, each in the transaction
+		// of its ratchet update.
+		from := msg.Sender
+		if msg.Direction == store.Outgoing {
+			from = c.acct
+		}
+		if _, inserted := c.decryptInto(context.Background(), wrapMessage(inner), &msg, from); inserted {
+			q.added++
+		}
+		return
+	}
 	// The archive's stamp is authoritative, unless it was clamped to now.
 	if r.Forwarded.Delay != nil {
 		if t, ok := parseStamp(r.Forwarded.Delay.Stamp); ok && t.Equal(msg.Timestamp) {

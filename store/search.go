@@ -1,9 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -58,17 +62,16 @@ func (s *Store) FlushIndex(ctx context.Context) error {
 	return s.WithTx(ctx, func(ctx context.Context) error { return indexPending(ctx, s.Q(ctx)) })
 }
 
-// ftsQuery turns user text into a safe FTS5 query: every word quoted, all
-// required, the last one also matching as a prefix (so results come while
-// a word is being typed). It returns "" when text has no word FTS5 can
-// match, which then calls for a substring search.
-func ftsQuery(text string) string {
+// ftsWords cuts user text into the words FTS5 can match. It returns none
+// when text has no such word, or has a script that calls for a substring
+// search.
+func ftsWords(text string) []string {
 	var words []string
 	start := -1
 	for i, r := range text {
 		if isWordRune(r, start >= 0) {
 			if unbroken(r) {
-				return "" // unicode61 does not split these scripts into words
+				return nil // unicode61 does not split these scripts into words
 			}
 			if start < 0 {
 				start = i
@@ -83,22 +86,70 @@ func ftsQuery(text string) string {
 	if start >= 0 {
 		words = append(words, text[start:])
 	}
-	if len(words) == 0 {
-		return ""
+	return words
+}
+
+// quote makes s an FTS5 string: whatever it spells, it is a word to look
+// for, never an operator ("" stands for a quote inside).
+func quote(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// ftsQuery turns words into a safe FTS5 query: every word quoted and
+// required, the last one also matching as a prefix (so results come while
+// a word is being typed). The prefix is given as the indexed words it
+// starts (terms), or left to FTS5 when terms is nil.
+func ftsQuery(words, terms []string) string {
+	parts := make([]string, 0, len(words))
+	for _, w := range words[:len(words)-1] {
+		parts = append(parts, quote(w))
 	}
-	var b strings.Builder
-	for i, w := range words {
-		if i > 0 {
-			b.WriteByte(' ')
+	last := words[len(words)-1]
+	if terms == nil {
+		parts = append(parts, quote(last)+"*")
+	} else {
+		alts := make([]string, len(terms))
+		for i, t := range terms {
+			alts[i] = quote(t)
 		}
-		// A word holds letters, digits and marks only, never a '"'; quoting
-		// makes FTS5 read it as a string, whatever it spells.
-		b.WriteByte('"')
-		b.WriteString(w)
-		b.WriteByte('"')
+		parts = append(parts, "("+strings.Join(alts, " OR ")+")")
 	}
-	b.WriteByte('*')
-	return b.String()
+	return strings.Join(parts, " AND ")
+}
+
+// maxPrefixTerms bounds the expansion of the last word; a shorter prefix
+// (say "a") is left to FTS5.
+const maxPrefixTerms = 32
+
+// prefixTerms returns the indexed words that start with word, or nil if
+// they are too many or word is not ASCII (whose folding only unicode61
+// knows; ASCII folding is lowering).
+func prefixTerms(ctx context.Context, q Querier, word string) ([]string, error) {
+	if !isASCII(word) {
+		return nil, nil
+	}
+	word = strings.ToLower(word)
+	rows, err := q.QueryContext(ctx, `SELECT term FROM messages_fts_vocab
+		WHERE term >= ? AND term < ? LIMIT ?`, word, word+string(rune(utf8.MaxRune)), maxPrefixTerms+1)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	defer rows.Close()
+	terms := []string{}
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		terms = append(terms, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	if len(terms) > maxPrefixTerms {
+		return nil, nil
+	}
+	return terms, nil
 }
 
 // isWordRune reports whether r belongs to a word, as unicode61 sees it:
@@ -142,6 +193,20 @@ func (s *Store) SearchHits(ctx context.Context, acct, peer, text string, limit i
 	return s.search(ctx, acct, peer, text, limit, true)
 }
 
+// searchScope is where a search looks: one conversation or all of an
+// account's.
+type searchScope struct {
+	conv, acct int64 // one of them is set
+}
+
+// where returns the SQL condition on messages m for the scope.
+func (sc searchScope) where() (string, any) {
+	if sc.conv != 0 {
+		return "m.conversation_id = ?", sc.conv
+	}
+	return "m.account_id = ?", sc.acct
+}
+
 func (s *Store) search(ctx context.Context, acct, peer, text string, limit int, snippets bool) ([]Hit, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
@@ -149,14 +214,13 @@ func (s *Store) search(ctx context.Context, acct, peer, text string, limit int, 
 	if limit <= 0 {
 		limit = -1
 	}
-	var where string
-	var args []any
+	var sc searchScope
 	if peer == "" {
 		id, err := s.accountID(ctx, acct)
 		if err != nil || id == 0 {
 			return nil, err
 		}
-		where, args = "m.account_id = ?", []any{id}
+		sc.acct = id
 	} else {
 		c, err := s.conv(ctx, acct, peer)
 		if errors.Is(err, ErrNotFound) {
@@ -165,20 +229,30 @@ func (s *Store) search(ctx context.Context, acct, peer, text string, limit int, 
 		if err != nil {
 			return nil, err
 		}
-		where, args = "m.conversation_id = ?", []any{c.id}
+		sc.conv = c.id
 	}
-	q := ftsQuery(text)
-	if q == "" {
-		return s.searchSubstring(ctx, where, args, text, limit, snippets)
+	words := ftsWords(text)
+	if len(words) == 0 {
+		return s.searchSubstring(ctx, sc, text, limit, snippets)
 	}
 	if err := s.FlushIndex(ctx); err != nil {
 		return nil, err
 	}
-	args = append([]any{q}, args...)
-	args = append(args, limit)
-	ms, err := queryMessages(ctx, s.Q(ctx), nil, "SELECT "+joinedCols+joinedFrom+
-		"WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) AND "+where+
-		" ORDER BY m.ts DESC, m.id DESC LIMIT ?", args...)
+	db := s.Q(ctx)
+	terms, err := prefixTerms(ctx, db, words[len(words)-1])
+	if err != nil {
+		return nil, err
+	}
+	if terms != nil && len(terms) == 0 {
+		return nil, nil // no indexed word starts with the last one
+	}
+	q := ftsQuery(words, terms)
+	ids, err := s.ftsNewest(ctx, db, sc, q, limit)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	ms, err := queryMessages(ctx, db, nil, "SELECT "+joinedCols+joinedFrom+
+		"WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.ts DESC, m.id DESC", idList(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +266,132 @@ func (s *Store) search(ctx context.Context, acct, peer, text string, limit int, 
 		}
 	}
 	return hits, nil
+}
+
+// match is a message matching a search, with its place in time order.
+type match struct{ id, ts int64 }
+
+// newer orders matches newest first: by time, then by row id.
+func newer(a, b match) int {
+	if a.ts != b.ts {
+		return cmp.Compare(b.ts, a.ts)
+	}
+	return cmp.Compare(b.id, a.id)
+}
+
+// maxLate bounds the messages ftsNewest checks one by one before it falls
+// back to sorting every match.
+const maxLate = 256
+
+// ftsNewest returns the ids of the newest limit messages in scope matching
+// the FTS5 query q, in no particular order.
+//
+// Sorting every match by time costs in proportion to the matches, and a
+// common word matches a good part of the history. FTS5 reads matches in
+// row id order cheaply, and row ids follow time closely (messages are
+// mostly stored as they arrive), so: take the limit matches with the
+// highest ids (set C, the smallest id m, the limit-th newest time T among
+// them); a message with a lower id can only be among the newest limit if
+// it is newer than T. Those are few — messages stored out of order, such as
+// delayed ones — and are checked one by one with the (ts) index.
+func (s *Store) ftsNewest(ctx context.Context, db Querier, sc searchScope, q string, limit int) ([]int64, error) {
+	where, arg := sc.where()
+	rows, err := db.QueryContext(ctx, `SELECT m.id, m.ts FROM messages_fts f
+		CROSS JOIN messages m ON m.id = f.rowid
+		WHERE messages_fts MATCH ? AND `+where+` ORDER BY f.rowid DESC LIMIT ?`, q, arg, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	found, err := scanMatches(rows)
+	if err != nil {
+		return nil, err
+	}
+	if limit < 0 || len(found) < limit {
+		return matchIDs(found), nil // every match is in
+	}
+	minID := found[len(found)-1].id
+	slices.SortFunc(found, newer)
+	threshold := found[limit-1].ts
+
+	late := "SELECT id, ts FROM messages m WHERE conversation_id = ? AND ts > ? AND id < ? LIMIT ?"
+	if sc.conv == 0 {
+		late = `SELECT id, ts FROM messages m WHERE conversation_id IN
+			(SELECT id FROM conversations WHERE account_id = ?) AND ts > ? AND id < ? LIMIT ?`
+	}
+	rows, err = db.QueryContext(ctx, late, max(sc.conv, sc.acct), threshold, minID, maxLate+1)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	cands, err := scanMatches(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) > maxLate {
+		return s.ftsSorted(ctx, db, sc, q, limit)
+	}
+	for _, c := range cands {
+		var one int
+		err := db.QueryRowContext(ctx, "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? AND rowid = ?", q, c.id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		found = append(found, c)
+	}
+	slices.SortFunc(found, newer)
+	return matchIDs(found[:limit]), nil
+}
+
+// ftsSorted is ftsNewest the straightforward way: every match, sorted.
+func (s *Store) ftsSorted(ctx context.Context, db Querier, sc searchScope, q string, limit int) ([]int64, error) {
+	where, arg := sc.where()
+	rows, err := db.QueryContext(ctx, `SELECT m.id, m.ts FROM messages m
+		WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?) AND `+where+`
+		ORDER BY m.ts DESC, m.id DESC LIMIT ?`, q, arg, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	found, err := scanMatches(rows)
+	return matchIDs(found), err
+}
+
+func scanMatches(rows *sql.Rows) ([]match, error) {
+	defer rows.Close()
+	var out []match
+	for rows.Next() {
+		var m match
+		if err := rows.Scan(&m.id, &m.ts); err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return out, nil
+}
+
+func matchIDs(ms []match) []int64 {
+	ids := make([]int64, len(ms))
+	for i, m := range ms {
+		ids[i] = m.id
+	}
+	return ids
+}
+
+// idList encodes ids as a JSON array, for json_each.
+func idList(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // ftsSnippets fills the hits' excerpts with FTS5's snippet(), one lookup by
@@ -215,7 +415,9 @@ func (s *Store) ftsSnippets(ctx context.Context, q string, hits []Hit) error {
 }
 
 // searchSubstring finds messages whose body contains text, ignoring case.
-func (s *Store) searchSubstring(ctx context.Context, where string, args []any, text string, limit int, snippets bool) ([]Hit, error) {
+func (s *Store) searchSubstring(ctx context.Context, sc searchScope, text string, limit int, snippets bool) ([]Hit, error) {
+	where, arg := sc.where()
+	args := []any{arg}
 	if isASCII(text) {
 		// LIKE folds ASCII case natively, which is fast.
 		where += ` AND m.body LIKE ? ESCAPE '\'`
@@ -304,4 +506,16 @@ func (s *Store) SearchContext(ctx context.Context, acct string, id int64, before
 		return nil, err
 	}
 	return append(out, next...), nil
+}
+
+// Oldest returns the oldest n messages with peer, oldest first: with After,
+// a way to walk a whole conversation page by page (an export). The error
+// wraps ErrNotFound if there is no conversation with peer.
+func (s *Store) Oldest(ctx context.Context, acct, peer string, n int) ([]Message, error) {
+	c, err := s.conv(ctx, acct, peer)
+	if err != nil || n <= 0 {
+		return nil, err
+	}
+	return queryMessages(ctx, s.Q(ctx), c,
+		"SELECT "+msgCols+" FROM messages WHERE conversation_id = ? ORDER BY ts, id LIMIT ?", c.id, n)
 }

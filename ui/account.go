@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"xchat/internal/sanitize"
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -36,7 +37,13 @@ type accountState struct {
 	convs    map[string]store.Conversation // conversations the store knows, by peer
 	requests []string                      // pending subscription requests, oldest first
 	loaded   bool                          // contacts and conversations came back from the store
-	live     bool                          // a RosterEvent came: the store's copy is older
+
+	nick      string                // our default nick in rooms ("" lets the session choose)
+	rooms     map[string]*roomState // by room JID
+	mentions  map[string]int        // unread messages naming our nick, by room
+	invites   []muc.Invite          // pending invitations, oldest first
+	bookmarks []muc.Bookmark
+	live      bool // a RosterEvent came: the store's copy is older
 }
 
 func newAccountState(a Account) *accountState {
@@ -50,6 +57,8 @@ func newAccountState(a Account) *accountState {
 		presence: map[string]map[string]presenceInfo{},
 		unread:   map[string]int{},
 		convs:    map[string]store.Conversation{},
+		rooms:    map[string]*roomState{},
+		mentions: map[string]int{},
 	}
 }
 

@@ -27,6 +27,8 @@ type chatItem struct {
 	action  bool        // XEP-0245 /me
 	nameKey string      // what the sender's colour is derived from: bare JID or nick
 	edited  bool        // corrected (XEP-0308); reserved until the store records corrections
+	notice  bool        // a room event line (body is the sentence), not a message
+	mention bool        // a room message naming our nick
 	segs    [][]segment // styled body, parsed when first drawn
 	local   time.Time
 	day     int
@@ -395,12 +397,27 @@ func (p *chatPane) linesOf(i int) []string {
 	}
 	avail := max(1, p.width-indent)
 
+	if it.notice {
+		lines := strings.Split(lipgloss.Wrap(st.time.Render(it.hhmm)+" "+st.notice.Render("-- "+it.body), avail, ""), "\n")
+		for j := range lines {
+			if j > 0 {
+				lines[j] = spaces(indent) + lines[j]
+			}
+			lines[j] = fit(lines[j], p.width)
+		}
+		it.lines, it.width = lines, p.width
+		return lines
+	}
 	sender := st.nameStyle(it.nameKey, it.msg.Direction == store.Outgoing)
 	if it.segs == nil {
 		it.segs = styleBody(it.body)
 	}
 	var b strings.Builder
-	b.WriteString(st.time.Render(it.hhmm))
+	if it.mention {
+		b.WriteString(st.mention.Render(it.hhmm))
+	} else {
+		b.WriteString(st.time.Render(it.hhmm))
+	}
 	b.WriteByte(' ')
 	if it.action {
 		b.WriteString("* ")

@@ -193,7 +193,11 @@ func (m *Model) sendCmd(o outgoing) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, opTimeout)
 		defer cancel()
-		msg, err := client.SendMessage(ctx, o.peer, o.body)
+		send := client.SendMessage
+		if o.kind == store.KindGroupchat {
+			send = client.SendGroupMessage
+		}
+		msg, err := send(ctx, o.peer, o.body)
 		return sentMsg{acct: o.acct, peer: o.peer, temp: o.temp, msg: msg, err: err}
 	}
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -23,7 +24,7 @@ type command struct {
 }
 
 func commandTable() []command {
-	return []command{
+	return slices.Concat(append([]command{
 		{"msg", "JID [text]", "open a conversation with JID, optionally sending text", (*Model).cmdMsg},
 		{"query", "JID [text]", "the same as /msg", (*Model).cmdMsg},
 		{"close", "", "close the current window (the history is kept)", func(m *Model, _ string) tea.Cmd { return m.closeWindow() }},
@@ -36,9 +37,11 @@ func commandTable() []command {
 		{"search", "TEXT", "find messages containing TEXT in every conversation", (*Model).cmdSearch},
 		{"me", "TEXT", "send TEXT as an action: * me TEXT", nil},
 		{"account", "[JID]", "list the accounts; with JID, use that account for new conversations", (*Model).cmdAccount},
+	}, roomCommands()...), []command{
+		{"omemo", "SUBCOMMAND", "end-to-end encryption (OMEMO), see the /omemo subcommands below", (*Model).cmdOMEMO},
 		{"help", "", "show keys and commands", func(m *Model, _ string) tea.Cmd { m.help.open = true; m.help.scroll = 0; return nil }},
 		{"quit", "", "quit xchat", func(m *Model, _ string) tea.Cmd { return m.quit() }},
-	}
+	})
 }
 
 // runCommand runs a line that starts with "/". It reports false when the
@@ -135,6 +138,9 @@ func (m *Model) noAccount() bool {
 func (m *Model) cmdMsg(args string) tea.Cmd {
 	if m.noAccount() {
 		return nil
+	}
+	if cmd, ok := m.roomPM(args); ok {
+		return cmd
 	}
 	peer, text, ok := m.jidArg(args, "/msg JID [text]")
 	if !ok {

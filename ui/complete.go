@@ -5,14 +5,15 @@ import (
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+
+	"xchat/internal/sanitize"
 )
 
 // completer is Tab completion in the input. The first Tab completes the
 // word before the cursor (which must end the text) from the candidates for
 // its position: command names after "/", then the arguments of the
-// command (JIDs, availabilities, accounts), else nicknames (none in 1:1
-// conversations yet: nickCandidates is where room occupants will come
-// from). When several candidates match, the first is inserted and each
+// command (JIDs, availabilities, accounts, rooms, nicks), else the nicks
+// of the open room's occupants ("nick: " at the start of the line). When several candidates match, the first is inserted and each
 // further Tab (Shift+Tab: backwards) replaces it with the next; any other
 // key keeps the current one.
 type completer struct {
@@ -31,6 +32,10 @@ var completionKinds = map[string]string{
 	"approve": "request", "deny": "request",
 	"status":  "show",
 	"account": "account",
+	"join":    "room", "accept": "invite", "decline": "invite",
+	"kick": "nick", "voice": "nick", "devoice": "nick", "role": "nick", "ban": "nick",
+	"invite": "jid", "affiliation": "jid", "create-group": "jid",
+	"bookmark": "autojoin",
 }
 
 // complete runs Tab (dir 1) or Shift+Tab (dir -1).
@@ -87,6 +92,10 @@ func (m *Model) candidates(base, word string) []string {
 	case strings.HasPrefix(base, "/") && strings.Count(base, " ") == 1:
 		name := strings.ToLower(strings.TrimSpace(base[1:]))
 		all = m.argCandidates(completionKinds[name])
+	case base == "":
+		for _, n := range m.nickCandidates() {
+			all = append(all, n+":")
+		}
 	default:
 		all = m.nickCandidates()
 	}
@@ -106,6 +115,7 @@ func (m *Model) argCandidates(kind string) []string {
 	var out []string
 	switch kind {
 	case "jid":
+		out = append(out, m.nickCandidates()...) // /msg NICK in a room
 		for _, a := range m.accts {
 			out = append(out, a.order...)
 			for peer, c := range a.convs {
@@ -124,10 +134,39 @@ func (m *Model) argCandidates(kind string) []string {
 		for _, a := range m.accts {
 			out = append(out, a.jid)
 		}
+	case "room":
+		for _, a := range m.accts {
+			for r := range a.rooms {
+				out = append(out, r)
+			}
+			for _, b := range a.bookmarks {
+				out = append(out, b.JID)
+			}
+		}
+	case "invite":
+		for _, a := range m.accts {
+			for _, in := range a.invites {
+				out = append(out, in.Room)
+			}
+		}
+	case "nick":
+		out = m.nickCandidates()
+	case "autojoin":
+		out = []string{"autojoin"}
 	}
 	return out
 }
 
-// nickCandidates lists the nicknames to complete in a message. One-to-one
-// conversations have none; rooms will list their occupants here.
-func (m *Model) nickCandidates() []string { return nil }
+// nickCandidates lists the nicknames to complete in a message: the
+// occupants of the open room (but us); none in one-to-one conversations.
+func (m *Model) nickCandidates() []string {
+	r := m.openRoom()
+	if r == nil {
+		return nil
+	}
+	nicks := nicksOf(r)
+	for i, n := range nicks {
+		nicks[i] = sanitize.Line(n)
+	}
+	return nicks
+}

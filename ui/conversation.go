@@ -33,8 +33,11 @@ func (m *Model) openConversation(i int, peer string, kind store.ConvKind, thenSe
 	m.layout()
 	unread := m.accts[i].unread[peer]
 	gen := m.chat.Reset(i, peer, kind)
+	m.layout() // the occupant list takes room from rooms' panes
 	m.chat.unreadAtOpen = unread
 	m.accts[i].unread[peer] = 0
+	m.accts[i].mentions[peer] = 0
+	m.occ.top = 0
 	m.roster.Invalidate()
 	m.roster.Select(i, peer)
 	return m.openCmd(gen, i, peer, kind, thenSend)
@@ -56,12 +59,23 @@ func (m *Model) newItem(i int, msg store.Message) chatItem {
 	case msg.Direction == store.Outgoing:
 		it.sender = "me"
 		it.nameKey = m.accts[i].jid
+		if msg.Kind == store.KindGroupchat {
+			if nick := m.ownNick(i, msg.Peer); nick != "" {
+				it.sender = sanitize.Line(nick)
+			}
+		}
 	case msg.Kind == store.KindChat:
 		it.sender = m.accts[i].labelOf(msg.Peer)
 		it.nameKey = msg.Peer
+	case msg.Kind == store.KindGroupchat:
+		it.sender, it.nameKey = roomSender(m.accts[i].rooms[msg.Peer], msg)
+		it.mention = mentions(msg.Body, m.ownNick(i, msg.Peer))
 	default:
-		it.sender = sanitize.Line(msg.Sender)
-		it.nameKey = msg.Sender
+		it.sender, it.nameKey = sanitize.Line(msg.Sender), msg.Sender
+		if msg.Sender == "" {
+			_, nick, _ := strings.Cut(msg.Peer, "/")
+			it.sender, it.nameKey = sanitize.Line(nick), nick
+		}
 	}
 	body := msg.Body
 	if rest, ok := strings.CutPrefix(body, "/me "); ok {
@@ -105,6 +119,9 @@ func (m *Model) send(body string) tea.Cmd {
 		m.status.Error("no conversation is open: select a contact, or type /msg JID text")
 		return nil
 	}
+	if m.holdPlain(body) {
+		return nil
+	}
 	m.help.open = false
 	m.nextTemp--
 	i, peer := m.chat.acct, m.chat.peer
@@ -120,7 +137,7 @@ func (m *Model) send(body string) tea.Cmd {
 	}
 	m.chat.Append(m.newItem(i, echo))
 	m.chat.scroll = 0
-	o := outgoing{acct: i, peer: peer, body: body, temp: echo.ID}
+	o := outgoing{acct: i, peer: peer, kind: m.chat.kind, body: body, temp: echo.ID}
 	if m.sending[i] {
 		m.sendQueue[i] = append(m.sendQueue[i], o)
 		return nil
@@ -260,6 +277,17 @@ func (m *Model) activateSelection() tea.Cmd {
 	case rowContact:
 		m.setFocus(focusInput)
 		return m.openConversation(row.acct, row.jid, store.KindChat, "")
+	case rowRoom:
+		m.setFocus(focusInput)
+		kind := store.KindGroupchat
+		if strings.Contains(row.jid, "/") {
+			kind = store.KindPrivate
+		}
+		return m.openConversation(row.acct, row.jid, kind, "")
+	case rowInvite:
+		m.input.SetValue("/accept " + row.jid)
+		m.setFocus(focusInput)
+		m.status.Info("Enter joins " + m.accts[row.acct].roomLabel(row.jid) + "; change it to /decline to refuse")
 	case rowRequest:
 		m.input.SetValue("/approve " + row.jid)
 		m.setFocus(focusInput)

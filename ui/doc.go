@@ -74,6 +74,22 @@
 // terminal has focus (focus reporting is on) and at most once per two
 // seconds; the window title counts unread messages.
 //
+// # Encryption
+//
+// OMEMO (omemo.go) goes through the OMEMO methods of Account. The header
+// of a conversation says how the next message will go (🔒 OMEMO → n
+// devices, the undecided ones, or plain), asked with Encryption when the
+// window opens, after each session.OMEMOEvent and after /omemo on|off|
+// default. A plain message in a conversation that was encrypted (or was
+// just switched off) waits for y/n in the status line. /omemo fingerprint,
+// devices, verify and qr open an overlay (omemopane.go) in place of the
+// conversation; keys other than Esc and paging still reach the input, so
+// /omemo trust can be typed with the fingerprints in view. QR codes
+// (qr.go, rsc.io/qr) are drawn with half blocks, dark on light whatever
+// the background; one too tall for the pane takes the whole screen when
+// that allows a wider quiet zone. OMEMO events become lines in the
+// contact's conversation, or status notices when it is not on screen.
+//
 // # Safety
 //
 // Every string that came from the network (bodies, JIDs, names, status

@@ -72,7 +72,12 @@ func (m *Model) onMessage(ev session.MessageEvent) tea.Cmd {
 	a.convs[msg.Peer] = c
 	m.wins.add(i, msg.Peer, msg.Kind)
 	m.roster.Invalidate()
-	notify := m.notifyCmd(i, msg)
+	// In rooms only the messages that name us notify.
+	mention := msg.Kind == store.KindGroupchat && msg.Direction == store.Incoming && mentions(msg.Body, m.ownNick(i, msg.Peer))
+	var notify tea.Cmd
+	if msg.Kind != store.KindGroupchat || mention {
+		notify = m.notifyCmd(i, msg)
+	}
 	if m.chat.IsOpen(i, msg.Peer) {
 		m.chat.Append(m.newItem(i, msg))
 		if msg.Direction == store.Incoming {
@@ -82,6 +87,9 @@ func (m *Model) onMessage(ev session.MessageEvent) tea.Cmd {
 	}
 	if msg.Direction == store.Incoming {
 		a.unread[msg.Peer]++
+		if mention {
+			a.mentions[msg.Peer]++
+		}
 	}
 	return notify
 }
@@ -115,9 +123,6 @@ func (m *Model) onAccountLoaded(msg accountLoadedMsg) tea.Cmd {
 		a.setContacts(msg.contacts) // a RosterEvent, if one came first, is fresher
 	}
 	for _, c := range msg.convs {
-		if c.Kind != store.KindChat {
-			continue // rooms come with MUC support
-		}
 		a.convs[c.Peer] = c
 		if !c.Closed {
 			m.wins.add(msg.acct, c.Peer, c.Kind)
@@ -170,7 +175,11 @@ func (m *Model) onConvLoaded(msg convLoadedMsg) tea.Cmd {
 			m.status.Info("selection: j/k move · y copy · o open link · Esc back to typing")
 		}
 	} else {
-		m.chat.SetLatest(m.newItems(msg.acct, msg.msgs), len(msg.msgs) >= pageSize)
+		items := m.newItems(msg.acct, msg.msgs)
+		if r := a.rooms[msg.peer]; r != nil && m.chat.kind == store.KindGroupchat {
+			items = mergeEvents(items, r.events)
+		}
+		m.chat.SetLatest(items, len(msg.msgs) >= pageSize)
 		if msg.first {
 			n := msg.conv.Unread
 			if n == 0 {

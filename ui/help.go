@@ -77,7 +77,7 @@ func helpLines(m *Model, w int) []string {
 	for _, sc := range []struct {
 		s    scope
 		name string
-	}{{scopeGlobal, "anywhere"}, {scopeRoster, "in the roster"}, {scopeInput, "in the input"}, {scopeSwitcher, "in the quick switcher (ctrl+k)"}, {scopeSelect, "selecting messages (esc in an empty input)"}, {scopeSearch, "in the search results (/search)"}} {
+	}{{scopeGlobal, "anywhere"}, {scopeRoster, "in the roster"}, {scopeInput, "in the input"}, {scopeSwitcher, "in the quick switcher (ctrl+k)"}, {scopeSelect, "selecting messages (esc in an empty input)"}, {scopeSearch, "in the search results (/search)"}, {scopeForm, "in a room's configuration (/config)"}} {
 		add(" " + sc.name + ":")
 		for _, a := range m.keys {
 			if a.scope == sc.s {
@@ -93,6 +93,9 @@ func helpLines(m *Model, w int) []string {
 	}
 	cw := column(usages)
 	for _, c := range m.commands {
+		entry(usage(c), c.help, cw)
+	}
+	for _, c := range omemoHelpCommands() {
 		entry(usage(c), c.help, cw)
 	}
 	add("")

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -18,6 +19,27 @@ type Account interface {
 	Approve(ctx context.Context, jid string) error
 	Deny(ctx context.Context, jid string) error
 	SetPresence(ctx context.Context, show session.Show, status string) error
+
+	OMEMO // end-to-end encryption (omemo.go)
+
+	// Group chats (XEP-0045) and their bookmarks (XEP-0402).
+	JoinRoom(ctx context.Context, roomJID, nick, password string) error
+	LeaveRoom(ctx context.Context, roomJID string) error
+	SendGroupMessage(ctx context.Context, roomJID, body string) (store.Message, error)
+	SetSubject(ctx context.Context, roomJID, subject string) error
+	ChangeNick(ctx context.Context, roomJID, nick string) error
+	Invite(ctx context.Context, roomJID, userJID, reason string) error
+	Kick(ctx context.Context, roomJID, nick, reason string) error
+	Ban(ctx context.Context, roomJID, userJID, reason string) error
+	SetRole(ctx context.Context, roomJID, nick string, role muc.Role, reason string) error
+	SetAffiliation(ctx context.Context, roomJID, userJID string, aff muc.Affiliation, reason string) error
+	Affiliations(ctx context.Context, roomJID string, aff muc.Affiliation) ([]muc.AffiliationItem, error)
+	DestroyRoom(ctx context.Context, roomJID, reason string) error
+	RoomConfigForm(ctx context.Context, roomJID string) (*muc.Form, error)
+	SubmitRoomConfig(ctx context.Context, roomJID string, f *muc.Form) error
+	CreateRoom(ctx context.Context, kind session.RoomKind, name string, invitees []string) (string, error)
+	Bookmarks(ctx context.Context) ([]muc.Bookmark, error)
+	SetBookmark(ctx context.Context, b muc.Bookmark) error
 }
 
 // Store is the read side of the message store the UI uses; *store.Store

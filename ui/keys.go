@@ -17,10 +17,13 @@ const (
 	scopeSwitcher              // the quick switcher is open (modal)
 	scopeSelect                // selection mode (modal)
 	scopeSearch                // the search results are shown (modal)
+	scopeForm                  // the room configuration form is open (modal)
 )
 
 // modal reports whether a scope takes every key: only quit stays global.
-func (s scope) modal() bool { return s == scopeSwitcher || s == scopeSelect || s == scopeSearch }
+func (s scope) modal() bool {
+	return s == scopeSwitcher || s == scopeSelect || s == scopeSearch || s == scopeForm
+}
 
 // keyAction binds keys to an action. The table built by keyActions is both
 // what handleKey dispatches on and what /help lists, so they cannot drift.
@@ -73,6 +76,9 @@ func keyActions() []keyAction {
 			}},
 		{bind("hide or show the roster", "f2"), scopeGlobal, (*Model).toggleSidebar, nil},
 		{bind("hide or show offline contacts", "f3"), scopeGlobal, (*Model).toggleOffline, nil},
+		{bind("hide or show a room's occupant list", "f4"), scopeGlobal, (*Model).toggleOccupants, nil},
+		{bind("scroll the occupant list up", "alt+pgup"), scopeGlobal, func(m *Model) tea.Cmd { return m.scrollOccupants(-1) }, nil},
+		{bind("scroll the occupant list down", "alt+pgdown"), scopeGlobal, func(m *Model) tea.Cmd { return m.scrollOccupants(1) }, nil},
 		{bind("close the help; in an empty input, select messages", "esc"), scopeInput, func(m *Model) tea.Cmd {
 			if m.help.open {
 				m.help.open = false
@@ -139,6 +145,12 @@ func keyActions() []keyAction {
 		{bind("delete the last character of the query", "backspace"), scopeSwitcher, func(m *Model) tea.Cmd { m.switcher.Backspace(); return nil }, nil},
 		{bind("clear the query", "ctrl+u", "ctrl+w"), scopeSwitcher, func(m *Model) tea.Cmd { m.switcher.ClearQuery(); return nil }, nil},
 		{bind("insert a newline", "shift+enter", "alt+enter", "ctrl+j"), scopeInput, nil, nil}, // handled by the textarea
+
+		{bind("previous field", "up", "k"), scopeForm, nil, (*Model).formKey},
+		{bind("next field", "down", "j"), scopeForm, nil, (*Model).formKey},
+		{bind("toggle, next option, or edit the value (enter again keeps it)", "enter", "space"), scopeForm, nil, (*Model).formKey},
+		{bind("save the configuration", "ctrl+s"), scopeForm, nil, (*Model).formKey},
+		{bind("close without saving (while editing: drop the edit)", "esc", "q"), scopeForm, nil, (*Model).formKey},
 	}
 }
 
@@ -146,8 +158,24 @@ func keyActions() []keyAction {
 // first, then the global ones (only quit in a modal scope), then the
 // focused area.
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.confirm != nil {
+		return m.confirmKey(k)
+	}
+	if m.omemo.held != nil {
+		if cmd, ok := m.answerPlain(k); ok {
+			return cmd
+		}
+	}
+	if m.omemo.pane.open {
+		if cmd, ok := m.omemoPaneKey(k); ok {
+			return cmd
+		}
+	}
 	current := m.scope()
 	name := k.String()
+	if current == scopeForm && m.form.editing && name != "ctrl+c" {
+		return m.formKey(k) // typing a value: every key is text
+	}
 	if m.completer.active && (current != scopeInput || name != "tab" && name != "shift+tab") {
 		m.completer.reset()
 	}
@@ -173,6 +201,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	switch current {
 	case scopeSwitcher:
 		return m.switcherKey(k)
+	case scopeForm:
+		return m.formKey(k)
 	case scopeSelect, scopeSearch:
 		return nil
 	case scopeRoster:
@@ -188,6 +218,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 // scope is where keys go now.
 func (m *Model) scope() scope {
 	switch {
+	case m.form.open:
+		return scopeForm
 	case m.switcher.open:
 		return scopeSwitcher
 	case m.search.open:

@@ -10,6 +10,7 @@ import (
 
 	"xchat/internal/sanitize"
 	"xchat/session"
+	"xchat/store"
 )
 
 // Options configure a Model.
@@ -41,6 +42,9 @@ type Options struct {
 	NotifyCommand []string
 	// Theme sets the colours (see Theme); NO_COLOR still drops them all.
 	Theme Theme
+	// Nicks are our default nicks in rooms, by account JID; an account
+	// missing here lets the session choose (the JID's local part).
+	Nicks map[string]string
 }
 
 // focusArea is the part of the screen that receives keys.
@@ -57,6 +61,7 @@ const (
 type outgoing struct {
 	acct int
 	peer string
+	kind store.ConvKind
 	body string
 	temp int64 // id of the local echo
 }
@@ -93,11 +98,17 @@ type Model struct {
 	lastNotify  time.Time
 	noWinHist   inputHistory // what was typed with no window open
 
+	occ       occupantPane // the occupant list of the open room
+	occHidden bool         // F4 or /names hides the occupant list
+	form      configForm   // the /config overlay
+	confirm   *confirmation
+
 	newConvAcct int // account chosen with /account for new conversations; -1 if none
 	chat        chatPane
 	input       inputLine
 	status      statusLine
 	help        helpPage
+	omemo       omemoUI // encryption state and the /omemo overlay (omemo.go)
 
 	keys     []keyAction
 	commands []command
@@ -165,6 +176,7 @@ func New(opts Options) *Model {
 		if _, dup := m.byAcct[st.jid]; dup {
 			continue
 		}
+		st.nick = opts.Nicks[st.jid]
 		m.byAcct[st.jid] = len(m.accts)
 		m.accts = append(m.accts, st)
 	}
@@ -243,11 +255,34 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case session.NoticeEvent:
 		m.onNotice(msg)
+	case session.RoomStateEvent:
+		m.onRoomState(msg)
+	case session.RoomEvent:
+		m.onRoomEvent(msg)
+	case session.InviteEvent:
+		m.onInvite(msg)
+	case session.BookmarksEvent:
+		if a := m.account(msg.Account); a != nil {
+			a.bookmarks = msg.Bookmarks
+			m.roster.Invalidate()
+		}
+	case session.SyncEvent:
+		m.onSync(msg)
+	case roomOpDoneMsg:
+		m.onRoomOpDone(msg)
+	case configFormMsg:
+		m.onConfigForm(msg)
+	case roomCreatedMsg:
+		return m, m.onRoomCreated(msg)
 
 	case accountLoadedMsg:
 		return m, m.onAccountLoaded(msg)
 	case convLoadedMsg:
-		return m, m.onConvLoaded(msg)
+		return m, tea.Batch(m.onConvLoaded(msg), m.refreshEncryption())
+	case omemoMsg:
+		return m, m.onOMEMOMsg(msg)
+	case omemoEvent:
+		return m, m.onOMEMOEvent(msg)
 	case olderLoadedMsg:
 		return m, m.onOlderLoaded(msg)
 	case newerLoadedMsg:
@@ -380,6 +415,16 @@ const wheelRows = 3
 
 // onWheel scrolls the conversation (or the help) with the mouse wheel.
 func (m *Model) onWheel(msg tea.MouseWheelMsg) tea.Cmd {
+	if ow := m.occupantColumn(); ow > 0 && msg.X >= m.width-ow {
+		if r := m.openRoom(); r != nil {
+			d := wheelRows
+			if msg.Button == tea.MouseWheelUp {
+				d = -d
+			}
+			m.occ.Scroll(r, d, m.chat.height)
+		}
+		return nil
+	}
 	switch msg.Button {
 	case tea.MouseWheelUp:
 		return m.scrollUp(wheelRows)

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"xchat/internal/sanitize"
+	"xchat/muc"
 	"xchat/session"
 )
 
@@ -19,6 +20,8 @@ const (
 	rowRequest                // pending subscription request
 	rowContact                // roster contact or a stranger with a conversation
 	rowGroup                  // roster group heading: not selectable
+	rowRoom                   // a room, or a private conversation through one
+	rowInvite                 // a pending room invitation
 )
 
 // defaultGroup holds the contacts in no roster group; otherGroup the peers
@@ -28,10 +31,14 @@ const (
 	defaultGroup = "Contacts"
 	otherGroup   = "Not in roster"
 	requestGroup = "Requests"
+	roomGroup    = "Group chats"
+	inviteGroup  = "Invitations"
 )
 
 // selectable reports whether the cursor may rest on a row.
-func (k rowKind) selectable() bool { return k == rowContact || k == rowRequest }
+func (k rowKind) selectable() bool {
+	return k == rowContact || k == rowRequest || k == rowRoom || k == rowInvite
+}
 
 // rosterRow is one line of the roster list.
 type rosterRow struct {
@@ -141,6 +148,18 @@ func (r *roster) rebuild() {
 				r.rows = append(r.rows, rosterRow{kind: rowContact, acct: i, jid: jid})
 			}
 		}
+		if rooms := a.roomPeers(); len(rooms) > 0 {
+			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: roomGroup})
+			for _, jid := range rooms {
+				r.rows = append(r.rows, rosterRow{kind: rowRoom, acct: i, jid: jid})
+			}
+		}
+		if len(a.invites) > 0 {
+			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: inviteGroup})
+			for _, in := range a.invites {
+				r.rows = append(r.rows, rosterRow{kind: rowInvite, acct: i, jid: in.Room})
+			}
+		}
 		if len(a.requests) > 0 {
 			r.rows = append(r.rows, rosterRow{kind: rowGroup, acct: i, name: requestGroup})
 			for _, from := range a.requests {
@@ -220,7 +239,11 @@ func (r *roster) MoveTo(dir int) {
 // Select puts the selection on a contact row, if there is one.
 func (r *roster) Select(acct int, jid string) {
 	r.rebuild()
-	if i := r.find(rowContact, acct, jid); i >= 0 {
+	i := r.find(rowContact, acct, jid)
+	if i < 0 {
+		i = r.find(rowRoom, acct, jid)
+	}
+	if i >= 0 {
 		r.sel = i
 		r.hasLines = false
 		r.scrollToSelection()
@@ -297,6 +320,10 @@ func (r *roster) renderRow(row rosterRow, v rosterView, selected bool) string {
 		line = " " + style(st.group, truncate(row.name, w-1))
 	case rowRequest:
 		line = " " + style(st.request, "?") + " " + truncate(a.labelOf(row.jid), w-3)
+	case rowInvite:
+		line = " " + style(st.request, "+") + " " + truncate(a.roomLabel(row.jid), w-3)
+	case rowRoom:
+		line = r.roomRow(row, v, a, style)
 	case rowContact:
 		open := row.acct == v.openAcct && row.jid == v.openPeer
 		mark := " "
@@ -369,4 +396,44 @@ func (r *roster) SelectRow(i int) bool {
 	r.hasLines = false
 	r.scrollToSelection()
 	return true
+}
+
+// roomRow draws a room (or a private conversation through one): "#" for
+// a joined room, "-" for one we are not in, "@" for a private
+// conversation, then the unread and mention ("@N") counts.
+func (r *roster) roomRow(row rosterRow, v rosterView, a *accountState, style func(interface{ Render(...string) string }, string) string) string {
+	st := r.st
+	w := r.width
+	open := row.acct == v.openAcct && row.jid == v.openPeer
+	mark := " "
+	if open {
+		mark = "›"
+	}
+	glyph := style(st.offline, "-")
+	if rm, ok := a.rooms[row.jid]; ok && rm.known && rm.state != muc.StateLeft {
+		glyph = style(st.presence[session.ShowOnline], "#")
+	} else if strings.Contains(row.jid, "/") {
+		glyph = style(st.presence[session.ShowOnline], "@")
+	}
+	var count string
+	if n := a.unread[row.jid]; n > 0 {
+		count = strconv.Itoa(n)
+	}
+	if n := a.mentions[row.jid]; n > 0 {
+		if count != "" {
+			count += " "
+		}
+		count += "@" + strconv.Itoa(n)
+	}
+	name := truncate(a.roomLabel(row.jid), w-3-len(count)-1)
+	nameStyle := st.contact
+	if open {
+		nameStyle = st.openContact
+	}
+	line := mark + glyph + " " + style(nameStyle, name)
+	if count != "" {
+		gap := max(1, w-3-lenCells(name)-len(count))
+		line += spaces(gap) + style(st.unread, count)
+	}
+	return line
 }

@@ -38,6 +38,8 @@ type styles struct {
 	marker    lipgloss.Style // top-of-history line
 	marks     map[store.State]lipgloss.Style
 	msgError  lipgloss.Style
+	mention   lipgloss.Style // the time of a message that mentions our nick
+	notice    lipgloss.Style // room events: joins, kicks, topic changes
 
 	// help
 	helpKey     lipgloss.Style
@@ -194,6 +196,8 @@ func newStyles(mono, dark bool, pal palette) styles {
 	s.quote = fg(plain.Bold(true), pal.Quote)
 	s.lock = fg(plain, green)
 	s.edited = plain.Faint(true)
+	s.mention = fg(plain.Bold(true).Reverse(true), magenta)
+	s.notice = plain.Faint(true)
 	if mono {
 		s.code, s.pre = plain.Faint(true), plain.Faint(true)
 		// Without colour the title and status bars need reverse video to

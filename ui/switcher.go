@@ -20,6 +20,7 @@ type switchItem struct {
 	match  string // what the query is matched against: label and JID
 	window int    // 1-based window number, 0 if no window is open
 	unread int
+	kind   store.ConvKind
 }
 
 // switcher is the Ctrl+K overlay: a query line over a list of contacts and
@@ -163,7 +164,7 @@ func (s *switcher) Render(st *styles, multi bool, accts []*accountState, w, h in
 func (m *Model) switchItems() []switchItem {
 	var items []switchItem
 	seen := map[[2]string]bool{}
-	add := func(i int, jid string) {
+	add := func(i int, jid string, kind store.ConvKind) {
 		a := m.accts[i]
 		k := [2]string{a.jid, jid}
 		if seen[k] {
@@ -171,19 +172,29 @@ func (m *Model) switchItems() []switchItem {
 		}
 		seen[k] = true
 		label := a.labelOf(jid)
+		if isRoomKind(kind) {
+			label = a.roomLabel(jid)
+		}
 		win := 0
 		if w := m.wins.find(i, jid); w >= 0 {
 			win = w + 1
 		}
 		items = append(items, switchItem{acct: i, jid: jid, label: label, match: label + " " + sanitize.Line(jid),
-			window: win, unread: a.unread[jid]})
+			window: win, unread: a.unread[jid], kind: kind})
 	}
 	for _, w := range m.wins.wins {
-		add(w.acct, w.peer)
+		add(w.acct, w.peer, w.kind)
 	}
 	for i, a := range m.accts {
 		for _, jid := range a.order {
-			add(i, jid)
+			add(i, jid, store.KindChat)
+		}
+		for _, jid := range a.roomPeers() {
+			kind := store.KindGroupchat
+			if strings.Contains(jid, "/") {
+				kind = store.KindPrivate
+			}
+			add(i, jid, kind)
 		}
 	}
 	return items
@@ -209,7 +220,7 @@ func (m *Model) switcherOpen() tea.Cmd {
 		return nil
 	}
 	m.setFocus(focusInput)
-	return m.openConversation(it.acct, it.jid, store.KindChat, "")
+	return m.openConversation(it.acct, it.jid, it.kind, "")
 }
 
 // switcherKey handles a key of the switcher that no binding took: text

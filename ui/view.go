@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"xchat/internal/sanitize"
+	"xchat/store"
 )
 
 // Layout and drawing of the whole screen.
@@ -53,9 +54,15 @@ func (m *Model) render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
+	if s, ok := m.omemo.pane.fullScreen(m.dark, m.chat.width, m.mainHeight()-1, m.width, m.height); ok {
+		return s
+	}
 	mainH := m.mainHeight()
 	rw := m.sidebarWidth()
-	cw := m.chat.width
+	cw := m.width // what the overlays and the title get
+	if rw > 0 {
+		cw -= rw + 1
+	}
 
 	var left []string
 	if rw > 0 {
@@ -69,10 +76,21 @@ func (m *Model) render() string {
 		body = m.search.Render(&m.st, cw, mainH-1)
 	case m.switcher.open:
 		body, m.switcherCursor = m.switcher.Render(&m.st, len(m.accts) > 1, m.accts, cw, mainH-1)
+	case m.omemo.pane.open:
+		body = m.omemo.pane.Render(&m.st, m.dark, cw, mainH-1)
 	case m.help.open:
 		body = m.help.Render(m, cw, mainH-1)
+	case m.form.open:
+		body = m.form.Render(&m.st, cw, mainH-1)
 	case m.chat.open:
 		body = m.chat.Render(m.now().In(m.loc))
+		if ow := m.occupantColumn(); ow > 0 {
+			occ := m.occ.Render(&m.st, m.openRoom(), ow, len(body))
+			osep := m.sepCache.get("│", 1, m.st.separator)
+			for y := range body {
+				body[y] = body[y] + osep + occ[y]
+			}
+		}
 	default:
 		body = m.welcome(cw, mainH-1)
 	}
@@ -118,18 +136,30 @@ func (m *Model) titleLine(w int) string {
 	if m.search.open {
 		return m.titleCache.get(" xchat: search", w, m.st.title)
 	}
+	if m.omemo.pane.open {
+		return m.titleCache.get(" xchat: "+m.omemo.pane.title, w, m.st.title)
+	}
 	if m.help.open {
 		return m.titleCache.get(" xchat help", w, m.st.title)
+	}
+	if m.form.open {
+		return m.titleCache.get(" room configuration: "+m.form.title, w, m.st.title)
 	}
 	if !m.chat.open {
 		return m.titleCache.get(" xchat", w, m.st.title)
 	}
 	a := m.accts[m.chat.acct]
+	if isRoomKind(m.chat.kind) {
+		return m.titleCache.get(m.roomTitle(a), w, m.st.title)
+	}
 	label := a.labelOf(m.chat.peer)
 	jid := sanitize.Line(m.chat.peer)
 	t := " " + label
 	if label != jid {
 		t += " <" + jid + ">"
+	}
+	if enc := m.encryptionLabel(); enc != "" {
+		t += " · " + enc
 	}
 	if p, ok := a.best(m.chat.peer); ok {
 		t += " · " + showName(p.show)
@@ -201,7 +231,58 @@ func (m *Model) layout() {
 	}
 	mainH := m.mainHeight()
 	m.roster.SetSize(rw, mainH)
+	if m.chat.open && isRoomKind(m.chat.kind) {
+		if ow := m.occupantColumn(); ow > 0 {
+			cw -= ow + 1
+		}
+	}
 	m.chat.SetSize(cw, max(0, mainH-1))
+}
+
+// openRoom is the room shown in the pane, nil if the pane shows none.
+func (m *Model) openRoom() *roomState {
+	if !m.chat.open || m.chat.kind != store.KindGroupchat {
+		return nil
+	}
+	return m.accts[m.chat.acct].rooms[m.chat.peer]
+}
+
+// occupantColumn is the width of the occupant list beside the open room,
+// 0 when it is hidden (F4, /names, a narrow terminal, no room open).
+func (m *Model) occupantColumn() int {
+	if m.occHidden || m.chat.kind != store.KindGroupchat || !m.chat.open {
+		return 0
+	}
+	cw := m.width
+	if rw := m.sidebarWidth(); rw > 0 {
+		cw -= rw + 1
+	}
+	return occupantWidth(cw)
+}
+
+// roomTitle is the header of a room (name, JID, occupants, subject) or of
+// a private conversation through one.
+func (m *Model) roomTitle(a *accountState) string {
+	peer := m.chat.peer
+	t := " " + a.roomLabel(peer)
+	if r, ok := a.rooms[peer]; ok {
+		if jid := sanitize.Line(peer); r.name != "" && r.name != jid {
+			t += " <" + jid + ">"
+		}
+		if s := occupantSummary(r); s != "" {
+			t += " · " + s
+		}
+		if r.subject != "" {
+			t += " · " + r.subject
+		}
+	}
+	if len(m.accts) > 1 {
+		t += " — via " + a.label
+	}
+	if m.chat.detached {
+		t += " [newer messages below: PgDn]"
+	}
+	return t
 }
 
 func (m *Model) mainHeight() int {

@@ -34,13 +34,25 @@ Usage:
   xchat history [--config FILE] [--account JID] [-n N] PEER-JID
                                                      print the last N (default 20) stored messages with PEER-JID,
                                                      oldest first, as "TIMESTAMP SENDER: TEXT" (RFC 3339)
+  xchat history --search WORDS [--config FILE] [--account JID] [-n N] [PEER-JID]
+                                                     print the N (default 20) newest messages containing WORDS
+                                                     (with PEER-JID, else in every conversation), oldest first,
+                                                     as "TIMESTAMP PEER SENDER: TEXT"; case and accents are
+                                                     ignored, the last word may be the start of a longer one
+  xchat export [--config FILE] [--account JID] [--format txt|json] PEER-JID
+                                                     write the whole conversation with PEER-JID, oldest first:
+                                                     txt (default) as history prints it; json as JSON Lines, one
+                                                     object per message with the fields time (RFC 3339 UTC),
+                                                     direction ("in"/"out"), sender, body, origin_id, stanza_id,
+                                                     state (received, pending, sent, delivered, read, failed)
+                                                     and encryption ("" or "omemo")
   xchat --version                                    print the version
   xchat --help                                       this text
 
 Options:
   --config FILE   configuration file (default $XDG_CONFIG_HOME/xchat/config.toml)
   --account JID   which [[account]] of the configuration to use (default: all in the
-                  interface, the first for send/history)
+                  interface, the first for send/history/export)
   --trace         also write the raw XML stream, credentials redacted, to
                   $XDG_STATE_HOME/xchat/xml-trace.log
 
@@ -85,6 +97,8 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return cmdSend(args[1:], stdout, stderr)
 		case "history":
 			return cmdHistory(args[1:], stdout, stderr)
+		case "export":
+			return cmdExport(args[1:], stdout, stderr)
 		case "help":
 			fmt.Fprint(stdout, usage)
 			return 0

@@ -139,13 +139,15 @@ func shortID() string {
 	return fmt.Sprintf("%04x", time.Now().UnixNano()&0xffff)
 }
 
-// cmdHistory implements `xchat history [--config FILE] [--account JID] [-n N] PEER-JID`.
+// cmdHistory implements `xchat history [--config FILE] [--account JID] [-n N] PEER-JID`
+// and `xchat history --search WORDS [...] [PEER-JID]`.
 func cmdHistory(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var g globalFlags
 	g.register(fs)
 	n := fs.Int("n", 20, "number of messages")
+	search := fs.String("search", "", "words to look for")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -153,6 +155,17 @@ func cmdHistory(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "xchat history: %v\n", err)
 		return 2
+	}
+	if *search != "" {
+		if fs.NArg() > 1 || *n < 1 {
+			fmt.Fprintln(stderr, "xchat history: usage: xchat history --search WORDS [--config FILE] [--account JID] [-n N] [PEER-JID]")
+			return 2
+		}
+		if err := printSearch(g, fs.Arg(0), *search, *n, stdout); err != nil {
+			fmt.Fprintf(stderr, "xchat history: %s\n", oneLine(err))
+			return 1
+		}
+		return 0
 	}
 	if fs.NArg() != 1 || *n < 1 {
 		fmt.Fprintln(stderr, "xchat history: usage: xchat history [--config FILE] [--account JID] [-n N] PEER-JID")

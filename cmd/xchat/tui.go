@@ -105,7 +105,22 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 	for i, c := range clients {
 		uiAccounts[i] = c
 	}
-	model := ui.New(ui.Options{Accounts: uiAccounts, Store: st, Log: log, Open: os.Getenv("XCHAT_OPEN")})
+	nicks := make(map[string]string, len(accounts))
+	for _, a := range accounts {
+		nicks[a.JID] = a.Nick
+	}
+	model := ui.New(ui.Options{
+		Accounts: uiAccounts,
+		Store:    st,
+		Log:      log,
+		Open:     os.Getenv("XCHAT_OPEN"),
+		// [ui] notify rings the bell and, where a notifier is installed,
+		// shows a desktop notification.
+		Bell:          cfg.UI.Notify,
+		DesktopNotify: cfg.UI.Notify,
+		Theme:         uiTheme(cfg.UI.Theme),
+		Nicks:         nicks,
+	})
 	p := tea.NewProgram(model, tea.WithContext(ctx))
 
 	var wg sync.WaitGroup
@@ -132,4 +147,21 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// uiTheme maps [ui] theme to the interface's theme: "auto" asks the
+// terminal for its background.
+func uiTheme(name string) ui.Theme {
+	switch name {
+	case "dark", "light":
+		return ui.Theme{Background: name}
+	}
+	return ui.Theme{}
+}
+
+// Every session event reaches the program through p.Send; these are the
+// group-chat ones the interface handles (checked at compile time).
+var _ = []session.Event{
+	session.RoomEvent{}, session.RoomStateEvent{}, session.InviteEvent{},
+	session.BookmarksEvent{}, session.SyncEvent{},
 }

@@ -16,6 +16,13 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 	tokenize = 'unicode61 remove_diacritics 2'
 );
 
+-- The index's vocabulary, so a search can expand the word being typed into
+-- the indexed words it starts: with them spelled out, the search reads
+-- matches lazily, newest first; FTS5's own prefix query first gathers every
+-- occurrence of every such word (measured 2-3 times slower over 1M
+-- messages).
+CREATE VIRTUAL TABLE messages_fts_vocab USING fts5vocab(messages_fts, row);
+
 -- Messages inserted but not yet in messages_fts.
 CREATE TABLE messages_fts_pending (
 	id INTEGER PRIMARY KEY

@@ -1,0 +1,618 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"mellium.im/xmpp/jid"
+
+	"xchat/omemo"
+	"xchat/store"
+)
+
+// OMEMO (legacy, eu.siacs.conversations.axolotl). The omemo package does
+// the cryptography and keeps its state in the store; this file publishes
+// our device and bundle, learns the devices of contacts, encrypts outgoing
+// 1:1 messages for every trusted device of the peer and every other device
+// of ours, and decrypts incoming ones (live, carbons, archive) in the same
+// transaction that stores them. All of it runs on the owner goroutine,
+// which is what the omemo.Manager requires.
+
+// fallbackBody is the plaintext body sent next to an encrypted payload for
+// clients without OMEMO (as Conversations does).
+const fallbackBody = "I sent you an OMEMO encrypted message but your client doesn't seem to support that."
+
+// EncryptionState says how the next message in a conversation will go.
+type EncryptionState struct {
+	Available bool   // OMEMO usable with this peer (it has devices) and enabled for the account
+	Enabled   bool   // the next message will be encrypted
+	Setting   string // "" (default: on when the peer has devices), "omemo", "plain"
+	Devices   int    // devices that will get the key (the peer's trusted + our other ones)
+	Untrusted int    // the peer's devices waiting for a trust decision: they get nothing
+}
+
+// OMEMOEvent reports something about devices and keys the user should see.
+type OMEMOEvent struct {
+	Account     string
+	JID         string
+	Device      uint32
+	Fingerprint string
+	Kind        string // "new-device", "undecryptable", "session-repaired"
+	Text        string
+}
+
+func (e OMEMOEvent) account() string { return e.Account }
+
+// omemoState is the OMEMO part of the owner's state.
+type omemoState struct {
+	m        *omemo.Manager
+	lists    map[string][]uint32 // device lists known this run (bare JID → ids)
+	fetching map[string][]func() // device list fetches in flight, with waiters
+	repaired map[omemo.Address]bool
+	// emptyAt is when a JID's list was last found empty or unreadable: it
+	// is asked again after emptyRetry (it may publish one any time, and
+	// without a presence subscription no notification tells us).
+	emptyAt  map[string]time.Time
+	ensuring map[string]bool // refreshPeer in progress
+	kt       []omemo.Address // key transports owed after catch-up
+}
+
+// openOMEMO loads (or creates) our identity when OMEMO is on.
+func (c *Client) openOMEMO(ctx context.Context) error {
+	if !c.cfg.OMEMO {
+		return nil
+	}
+	m, err := omemo.Open(ctx, c.st, c.acct, c.log)
+	if err != nil {
+		return fmt.Errorf("omemo: %w", err)
+	}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}}
+	return nil
+}
+
+// publishOMEMO makes sure our device is in our published list and our
+// bundle is published (every login: another client may have dropped us).
+func (c *Client) publishOMEMO(ctx context.Context) {
+	if c.om == nil {
+		return
+	}
+	m := c.om.m
+	b, err := m.Bundle(ctx)
+	if err != nil {
+		c.log.Error("omemo bundle", "err", err)
+		return
+	}
+	c.publishPEP(ctx, omemo.BundleNode(m.DeviceID()), func(id string) []byte {
+		return omemo.PublishBundleIQ(id, m.DeviceID(), b, omemo.PublishOptions{})
+	})
+	c.fetchDeviceList(ctx, c.acct, func(ids []uint32) {
+		if slices.Contains(ids, m.DeviceID()) {
+			return
+		}
+		ids = append(slices.Clone(ids), m.DeviceID())
+		c.om.lists[c.acct] = ids
+		_ = m.SetDeviceList(ctx, c.acct, ids)
+		c.publishPEP(ctx, omemo.NodeDeviceList, func(id string) []byte {
+			return omemo.PublishDeviceListIQ(id, ids, omemo.PublishOptions{})
+		})
+	})
+}
+
+// publishPEP publishes with publish-options; when the node's configuration
+// does not match (precondition-not-met), it reconfigures the node and
+// publishes again (XEP-0060 §7.1.5).
+func (c *Client) publishPEP(ctx context.Context, node string, build func(id string) []byte) {
+	c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
+		var iqErr *IQError
+		if err == nil {
+			return
+		}
+		if !errors.As(err, &iqErr) || !omemo.PreconditionNotMet(iqErr.Raw) {
+			c.log.Warn("omemo publish failed", "node", node, "err", err)
+			return
+		}
+		c.iqRaw(ctx, omemo.ConfigureNodeIQ(newID(), node, omemo.PublishOptions{}), func(_ []byte, err error) {
+			if err != nil {
+				c.log.Warn("omemo node configuration failed", "node", node, "err", err)
+				return
+			}
+			c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
+				if err != nil {
+					c.log.Warn("omemo publish failed again", "node", node, "err", err)
+				}
+			})
+		})
+	})
+}
+
+// fetchDeviceList asks for a device list (once at a time per JID) and
+// records it; done gets the ids (empty when the JID has none).
+func (c *Client) fetchDeviceList(ctx context.Context, bare string, done func([]uint32)) {
+	if waiters, busy := c.om.fetching[bare]; busy {
+		c.om.fetching[bare] = append(waiters, func() { done(c.om.lists[bare]) })
+		return
+	}
+	c.om.fetching[bare] = nil
+	c.iqRaw(ctx, omemo.FetchDeviceListIQ(newID(), bare), func(full []byte, err error) {
+		var ids []uint32
+		if err == nil {
+			ids, err = omemo.FindDeviceList(full)
+		}
+		var iqErr *IQError
+		if err != nil && !errors.Is(err, omemo.ErrNoItem) && !(errors.As(err, &iqErr) && (iqErr.Condition == "item-not-found" || iqErr.Condition == "forbidden")) {
+			c.log.Info("no omemo device list", "jid", bare, "err", err)
+		}
+		c.setDeviceList(ctx, bare, ids)
+		if len(ids) == 0 {
+			c.om.emptyAt[bare] = time.Now()
+		} else {
+			delete(c.om.emptyAt, bare)
+		}
+		waiters := c.om.fetching[bare]
+		delete(c.om.fetching, bare)
+		done(ids)
+		for _, w := range waiters {
+			w()
+		}
+	})
+}
+
+// setDeviceList records a list and announces devices we had not seen.
+func (c *Client) setDeviceList(ctx context.Context, bare string, ids []uint32) {
+	old, known := c.om.lists[bare]
+	c.om.lists[bare] = ids
+	if err := c.om.m.SetDeviceList(ctx, bare, ids); err != nil {
+		c.log.Error("omemo device list", "err", err)
+	}
+	if !known {
+		return
+	}
+	for _, id := range ids {
+		if !slices.Contains(old, id) && !(bare == c.acct && id == c.om.m.DeviceID()) {
+			c.emit(OMEMOEvent{Account: c.acct, JID: bare, Device: id, Kind: "new-device",
+				Text: fmt.Sprintf("%s has a new OMEMO device %d", bare, id)})
+		}
+	}
+}
+
+// deviceListEvent applies a device list pushed by PEP.
+func (c *Client) deviceListEvent(from string, raw []byte) bool {
+	if c.om == nil || !strings.Contains(string(raw), omemo.NodeDeviceList) {
+		return false
+	}
+	ids, err := omemo.FindDeviceList(raw)
+	if err != nil {
+		return false
+	}
+	bare := c.acct
+	if from != "" {
+		j, err := jid.Parse(from)
+		if err != nil {
+			return true
+		}
+		bare = j.Bare().String()
+	}
+	ctx := context.Background()
+	c.setDeviceList(ctx, bare, ids)
+	if bare == c.acct && !slices.Contains(ids, c.om.m.DeviceID()) {
+		// Another client published a list without us: put us back.
+		c.publishOMEMO(ctx)
+	}
+	return true
+}
+
+// ensureSessions builds sessions for the devices of jids that have none,
+// from their bundles, then calls done.
+func (c *Client) ensureSessions(ctx context.Context, jids []string, done func()) {
+	pending := 1
+	finish := func() {
+		pending--
+		if pending == 0 {
+			done()
+		}
+	}
+	for _, bare := range jids {
+		pending++
+		c.withDeviceList(ctx, bare, func(ids []uint32) {
+			for _, id := range ids {
+				addr := omemo.Address{JID: bare, Device: id}
+				if bare == c.acct && id == c.om.m.DeviceID() {
+					continue
+				}
+				if ok, _ := c.om.m.HasSession(ctx, addr); ok {
+					continue
+				}
+				pending++
+				c.buildSession(ctx, addr, func(error) { finish() })
+			}
+			finish()
+		})
+	}
+	finish()
+}
+
+// withDeviceList calls f with the known list, fetching it first if needed.
+func (c *Client) withDeviceList(ctx context.Context, bare string, f func([]uint32)) {
+	if ids, ok := c.om.lists[bare]; ok && !c.listStale(bare) {
+		f(ids)
+		return
+	}
+	c.fetchDeviceList(ctx, bare, f)
+}
+
+// refreshPeer learns peer's devices and builds the missing sessions in the
+// background; an OMEMOEvent of kind "devices" says when it is done.
+func (c *Client) refreshPeer(peer string) {
+	if c.conn == nil || !c.conn.online || c.om.ensuring[peer] {
+		return
+	}
+	ctx := context.Background()
+	missing := false
+	if _, known := c.om.lists[peer]; !known || c.listStale(peer) {
+		missing = true
+	} else if recips, err := c.om.m.Recipients(ctx, peer, c.acct); err == nil {
+		for _, a := range recips {
+			if ok, _ := c.om.m.HasSession(ctx, a); !ok {
+				missing = true
+				break
+			}
+		}
+	}
+	if !missing {
+		return
+	}
+	c.om.ensuring[peer] = true
+	c.withDeviceList(ctx, peer, func([]uint32) {
+		c.ensureSessions(ctx, []string{peer, c.acct}, func() {
+			delete(c.om.ensuring, peer)
+			c.emit(OMEMOEvent{Account: c.acct, JID: peer, Kind: "devices"})
+		})
+	})
+}
+
+// emptyRetry is how long an empty device list is believed.
+const emptyRetry = 3 * time.Second
+
+// listStale reports whether an empty list should be asked again.
+func (c *Client) listStale(bare string) bool {
+	t, ok := c.om.emptyAt[bare]
+	return ok && time.Since(t) > emptyRetry
+}
+
+// buildSession fetches a device's bundle and builds a session from it.
+func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func(error)) {
+	c.iqRaw(ctx, omemo.FetchBundleIQ(newID(), addr.JID, addr.Device), func(full []byte, err error) {
+		var b *omemo.Bundle
+		if err == nil {
+			b, err = omemo.FindBundle(full)
+		}
+		if err == nil {
+			err = c.om.m.ProcessBundle(ctx, addr.JID, addr.Device, b)
+		}
+		if err != nil {
+			c.log.Info("omemo: no session with device", "jid", addr.JID, "device", addr.Device, "err", err)
+		}
+		done(err)
+	})
+}
+
+// wantEncryption decides whether a message to peer is encrypted, from the
+// conversation's setting and whether the peer has devices.
+func (c *Client) wantEncryption(ctx context.Context, peer string) (bool, error) {
+	if c.om == nil {
+		return false, nil
+	}
+	setting, err := c.st.ConversationEncryption(ctx, c.acct, peer)
+	if err != nil {
+		return false, err
+	}
+	switch setting {
+	case "plain":
+		return false, nil
+	case "omemo":
+		return true, nil
+	}
+	return len(c.om.lists[peer]) > 0, nil
+}
+
+// prepareOMEMO learns the peer's devices (so the default choice is right)
+// before a message is sent, then calls send.
+func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
+	if c.om == nil || c.conn == nil || !c.conn.online {
+		send()
+		return
+	}
+	c.withDeviceList(ctx, peer, func([]uint32) {
+		on, _ := c.wantEncryption(ctx, peer)
+		if !on {
+			send()
+			return
+		}
+		c.ensureSessions(ctx, []string{peer, c.acct}, send)
+	})
+}
+
+// encryptedStanza builds the OMEMO part of a message to peer: the
+// <encrypted/> element, the EME hint (XEP-0380) and the store hint
+// (XEP-0334), or an error when no device could get the key.
+func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string, error) {
+	recips, err := c.om.m.Recipients(ctx, peer, c.acct)
+	if err != nil {
+		return "", err
+	}
+	enc, errs := c.om.m.Encrypt(ctx, body, recips)
+	for _, e := range errs {
+		c.log.Info("omemo: device skipped", "err", e)
+	}
+	if enc == nil {
+		return "", fmt.Errorf("%s has no trusted OMEMO device: see /omemo fingerprint %s", peer, peer)
+	}
+	var b strings.Builder
+	b.Write(enc.Marshal())
+	b.WriteString(`<encryption xmlns="urn:xmpp:eme:0" namespace="eu.siacs.conversations.axolotl" name="OMEMO"></encryption>`)
+	b.WriteString(`<store xmlns="urn:xmpp:hints"></store>`)
+	return b.String(), nil
+}
+
+// decryptInto decrypts an OMEMO message into msg and stores it in one
+// transaction with the ratchet update. It returns false when the message
+// was not OMEMO (the caller stores it as usual). A message already stored
+// (same stanza-id or origin-id) is not decrypted again: its message key is
+// gone and a second attempt would only fail.
+func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string) (handled, inserted bool) {
+	if c.om == nil {
+		return false, false
+	}
+	enc, err := omemo.FindEncrypted(inner)
+	if err != nil {
+		return false, false
+	}
+	if c.alreadyStored(ctx, msg) {
+		if msg.StanzaID != "" {
+			_, _ = c.st.AddMessage(ctx, msg) // records a missing stanza-id
+		}
+		return true, false
+	}
+	msg.Encryption = "omemo"
+	err = c.st.WithTx(ctx, func(ctx context.Context) error {
+		pt, err := c.om.m.Decrypt(ctx, fromBare, enc)
+		if err != nil {
+			return err
+		}
+		if pt.KeyTransport {
+			msg.Body = ""
+		} else {
+			msg.Body = pt.Body
+		}
+		if pt.NewSession && fromBare != c.acct {
+			c.om.kt = append(c.om.kt, pt.Sender)
+		}
+		if pt.KeyTransport {
+			return nil
+		}
+		inserted, err = c.st.AddMessage(ctx, msg)
+		return err
+	})
+	switch {
+	case errors.Is(err, omemo.ErrNotForThisDevice):
+		// Our own message sent from this device, back from the archive, or
+		// one not encrypted for us: keep the fallback out of the history.
+		c.log.Info("omemo message not encrypted for this device", "from", fromBare, "sid", enc.SID)
+		return true, false
+	case err != nil:
+		msg.Body = ""
+		msg.Error = "could not decrypt: " + err.Error()
+		inserted, _ = c.st.AddMessage(ctx, msg)
+		c.emit(OMEMOEvent{Account: c.acct, JID: fromBare, Device: enc.SID, Kind: "undecryptable", Text: msg.Error})
+		c.repairSession(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
+	}
+	if inserted {
+		c.emit(MessageEvent{Account: c.acct, Message: *msg})
+	}
+	if err == nil && fromBare != c.acct {
+		if ids := c.om.lists[fromBare]; !slices.Contains(ids, enc.SID) {
+			// A device we do not know: its owner's list changed.
+			delete(c.om.lists, fromBare)
+			c.withDeviceList(ctx, fromBare, func([]uint32) {})
+		}
+	}
+	return true, inserted
+}
+
+// alreadyStored reports whether msg (by stanza-id or origin-id) is stored.
+func (c *Client) alreadyStored(ctx context.Context, msg *store.Message) bool {
+	if msg.StanzaID != "" {
+		if _, err := c.st.MessageByStanzaID(ctx, c.acct, msg.StanzaBy, msg.StanzaID); err == nil {
+			return true
+		}
+	}
+	if msg.OriginID != "" {
+		if old, err := c.st.MessageByOriginID(ctx, c.acct, msg.Peer, msg.OriginID); err == nil && old.Sender == msg.Sender {
+			return true
+		}
+	}
+	return false
+}
+
+// repairSession rebuilds a broken session from the bundle and sends a key
+// transport, once per device per run, so the peer's next message works.
+func (c *Client) repairSession(ctx context.Context, addr omemo.Address) {
+	if c.om.repaired[addr] || c.conn == nil {
+		return
+	}
+	c.om.repaired[addr] = true
+	c.buildSession(ctx, addr, func(err error) {
+		if err != nil {
+			return
+		}
+		c.sendKeyTransport(ctx, []omemo.Address{addr})
+		c.emit(OMEMOEvent{Account: c.acct, JID: addr.JID, Device: addr.Device, Kind: "session-repaired",
+			Text: fmt.Sprintf("rebuilt the OMEMO session with %s's device %d", addr.JID, addr.Device)})
+	})
+}
+
+// sendKeyTransport sends an empty OMEMO message to addrs (after a session
+// was built from a PreKeySignalMessage, or repaired).
+func (c *Client) sendKeyTransport(ctx context.Context, addrs []omemo.Address) {
+	byJID := map[string][]omemo.Address{}
+	for _, a := range addrs {
+		byJID[a.JID] = append(byJID[a.JID], a)
+	}
+	for to, as := range byJID {
+		enc, _ := c.om.m.EncryptKeyTransport(ctx, as)
+		if enc == nil {
+			continue
+		}
+		out := outMessage{ID: newID(), To: to, Type: "chat", Raw: string(enc.Marshal()) + `<store xmlns="urn:xmpp:hints"></store>`}
+		if err := c.send(ctx, out); err != nil {
+			c.log.Info("key transport failed", "to", to, "err", err)
+		}
+	}
+}
+
+// afterCatchUpOMEMO runs once the archive catch-up is done: owed key
+// transports go out and used prekeys are deleted (not before: a message
+// still in the archive may need one) and replaced.
+func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
+	if c.om == nil {
+		return
+	}
+	kt := c.om.kt
+	c.om.kt = nil
+	if len(kt) > 0 {
+		c.sendKeyTransport(ctx, kt)
+	}
+	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
+		if _, err := c.om.m.RefillPreKeys(ctx); err == nil {
+			c.publishOMEMO(ctx)
+		}
+	}
+}
+
+// Encryption reports how the next message to peer will be sent.
+func (c *Client) Encryption(ctx context.Context, peer string) (EncryptionState, error) {
+	var st EncryptionState
+	err := c.do(ctx, func() error {
+		if c.om == nil {
+			return nil
+		}
+		c.refreshPeer(peer)
+		setting, err := c.st.ConversationEncryption(ctx, c.acct, peer)
+		if err != nil {
+			return err
+		}
+		st.Setting = setting
+		st.Available = len(c.om.lists[peer]) > 0
+		st.Enabled, _ = c.wantEncryption(ctx, peer)
+		recips, err := c.om.m.Recipients(ctx, peer, c.acct)
+		if err != nil {
+			return err
+		}
+		for _, a := range recips {
+			if c.om.m.Trusted(ctx, a) {
+				st.Devices++
+			} else if a.JID == peer {
+				if ts, err := c.om.m.TrustOf(ctx, a); err == nil && ts == omemo.Undecided {
+					st.Untrusted++
+				}
+			}
+		}
+		return nil
+	})
+	return st, err
+}
+
+// SetEncryption sets a conversation's choice: "omemo", "plain" or "".
+func (c *Client) SetEncryption(ctx context.Context, peer, setting string) error {
+	return c.do(ctx, func() error {
+		if setting == "omemo" && c.om == nil {
+			return errors.New("OMEMO is off for this account (omemo = false in the configuration)")
+		}
+		return c.st.SetConversationEncryption(ctx, c.acct, peer, store.KindChat, setting)
+	})
+}
+
+// OMEMOOwn returns our device id, our fingerprint (grouped) and our
+// xmpp: URI for verification by QR code.
+func (c *Client) OMEMOOwn(ctx context.Context) (uint32, string, string, error) {
+	var (
+		id       uint32
+		fp, uri  string
+		errNoOME = errors.New("OMEMO is off for this account")
+	)
+	err := c.do(ctx, func() error {
+		if c.om == nil {
+			return errNoOME
+		}
+		id, fp, uri = c.om.m.DeviceID(), omemo.FormatFingerprint(c.om.m.Fingerprint()), c.om.m.URI()
+		return nil
+	})
+	return id, fp, uri, err
+}
+
+// OMEMODevices lists the known devices of jid (our own with our JID).
+func (c *Client) OMEMODevices(ctx context.Context, bare string) ([]omemo.DeviceInfo, error) {
+	var out []omemo.DeviceInfo
+	err := c.do(ctx, func() error {
+		if c.om == nil {
+			return errors.New("OMEMO is off for this account")
+		}
+		var err error
+		out, err = c.om.m.Devices(ctx, bare)
+		return err
+	})
+	return out, err
+}
+
+// OMEMOSetTrust decides about a device's key, named by its fingerprint.
+func (c *Client) OMEMOSetTrust(ctx context.Context, bare, fingerprint string, state omemo.TrustState) error {
+	fp := strings.ToLower(strings.Join(strings.Fields(fingerprint), ""))
+	return c.do(ctx, func() error {
+		if c.om == nil {
+			return errors.New("OMEMO is off for this account")
+		}
+		devs, err := c.om.m.Devices(ctx, bare)
+		if err != nil {
+			return err
+		}
+		for _, d := range devs {
+			if d.Fingerprint == fp {
+				return c.om.m.SetTrust(ctx, d.Address, fp, state)
+			}
+		}
+		return fmt.Errorf("no device of %s has the fingerprint %s", bare, omemo.FormatFingerprint(fp))
+	})
+}
+
+// OMEMOVerifyURI marks the devices named in an xmpp: URI as verified.
+func (c *Client) OMEMOVerifyURI(ctx context.Context, uri string) (int, error) {
+	var n int
+	err := c.do(ctx, func() error {
+		if c.om == nil {
+			return errors.New("OMEMO is off for this account")
+		}
+		var err error
+		n, err = c.om.m.VerifyURI(ctx, uri)
+		return err
+	})
+	return n, err
+}
+
+// OMEMORemoveDevices drops stale devices of ours from our published list.
+func (c *Client) OMEMORemoveDevices(ctx context.Context, ids []uint32) error {
+	return c.online(ctx, func(done func(error)) {
+		if c.om == nil {
+			done(errors.New("OMEMO is off for this account"))
+			return
+		}
+		cur := slices.DeleteFunc(slices.Clone(c.om.lists[c.acct]), func(id uint32) bool {
+			return slices.Contains(ids, id) && id != c.om.m.DeviceID()
+		})
+		c.setDeviceList(ctx, c.acct, cur)
+		c.iqRaw(ctx, omemo.PublishDeviceListIQ(newID(), cur, omemo.PublishOptions{}), func(_ []byte, err error) { done(err) })
+	})
+}
