@@ -17,6 +17,7 @@ import (
 	"xchat/internal/config"
 	"xchat/internal/logging"
 	"xchat/internal/xdg"
+	"xchat/omemo"
 	"xchat/session"
 	"xchat/store"
 )
@@ -146,9 +147,14 @@ func loadConfig(path string) (*config.Config, error) {
 	return config.Load(path)
 }
 
-// openLog opens the log file under the XDG state directory.
+// openLog opens the log file under the XDG state directory, and sends
+// libsignal's logging there too (it writes to stdout by default).
 func openLog() (*slog.Logger, io.Closer, error) {
-	return logging.Open(xdg.LogDir(), slog.LevelInfo)
+	log, closer, err := logging.Open(xdg.LogDir(), slog.LevelInfo)
+	if err == nil {
+		omemo.SetLogger(log)
+	}
+	return log, closer, err
 }
 
 // openStore opens the history database under the XDG data directory.
@@ -180,6 +186,8 @@ func sessionConfig(a config.Account, password func(context.Context) (string, err
 	return session.Config{
 		JID:      a.JID,
 		Resource: a.Resource,
+		Nick:     a.Nick,
+		OMEMO:    a.OMEMOEnabled(),
 		Password: password,
 		Server:   a.Server,
 		TLSMode:  mode,

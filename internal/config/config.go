@@ -62,6 +62,8 @@ type Account struct {
 	PinSHA256       string `toml:"pin_sha256,omitempty"`   // SHA-256 of the server key's SPKI
 	Resource        string `toml:"resource,omitempty"`
 	Nick            string `toml:"nick,omitempty"`
+	// OMEMO turns end-to-end encryption on (default) or off.
+	OMEMO *bool `toml:"omemo,omitempty"`
 }
 
 // fileConfig mirrors the file layout for decoding and encoding.
@@ -451,3 +453,6 @@ func quoteList(list []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// OMEMOEnabled reports whether OMEMO is on for the account (the default).
+func (a Account) OMEMOEnabled() bool { return a.OMEMO == nil || *a.OMEMO }
