@@ -55,6 +55,7 @@ type Client struct {
 	om          *omemoState                // nil when OMEMO is off
 	omQueue     map[string][]store.Message // encrypted sends waiting, per peer, in order
 	omBusy      map[string]bool
+	chatStates  map[string]string         // last chat state sent to each peer (XEP-0085)
 	sm          smState                   // stream management (XEP-0198)
 	ackWanted   bool                      // messages went out: ask for an ack after this step
 	mam         map[string]*mamQueryState // archive catch-ups in progress, by query id
@@ -104,22 +105,23 @@ func New(cfg Config, st *store.Store, log *slog.Logger) (*Client, error) {
 		return nil, &Error{Kind: ErrConfig, Msg: "no password source configured"}
 	}
 	c := &Client{
-		cfg:       cfg,
-		jid:       j.Bare(),
-		acct:      j.Bare().String(),
-		st:        st,
-		log:       log.With("account", j.Bare().String()),
-		cmds:      make(chan func()),
-		eventCh:   make(chan Event, 64),
-		roster:    map[string]store.Contact{},
-		presences: map[string]map[string]PresenceEvent{},
-		mam:       map[string]*mamQueryState{},
-		rooms:     map[string]*room{},
-		omQueue:   map[string][]store.Message{},
-		omBusy:    map[string]bool{},
-		bookmarks: map[string]muc.Bookmark{},
-		reconnect: make(chan struct{}, 1),
-		stopped:   make(chan struct{}),
+		cfg:        cfg,
+		jid:        j.Bare(),
+		acct:       j.Bare().String(),
+		st:         st,
+		log:        log.With("account", j.Bare().String()),
+		cmds:       make(chan func()),
+		eventCh:    make(chan Event, 64),
+		roster:     map[string]store.Contact{},
+		presences:  map[string]map[string]PresenceEvent{},
+		mam:        map[string]*mamQueryState{},
+		rooms:      map[string]*room{},
+		omQueue:    map[string][]store.Message{},
+		chatStates: map[string]string{},
+		omBusy:     map[string]bool{},
+		bookmarks:  map[string]muc.Bookmark{},
+		reconnect:  make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
 	}
 	c.inbox.init()
 	c.events.init()

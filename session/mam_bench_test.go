@@ -138,3 +138,36 @@ func BenchmarkMAMIngest(b *testing.B) {
 		b.Fatalf("archive position %q (%v), want %q", last, err, want)
 	}
 }
+
+// BenchmarkMAMDecode is the decoding part of BenchmarkMAMIngest alone: a
+// page of results decoded and turned into rows (mamResult → toStore),
+// without storing them.
+func BenchmarkMAMDecode(b *testing.B) {
+	const page = mamPageSize
+	c, err := New(Config{JID: "alice@example.org", Password: func(context.Context) (string, error) { return "x", nil }}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const queryID = "bench-query"
+	elems := make([][]byte, page)
+	for i := range elems {
+		elems[i] = mamResultXML(queryID, i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		q := &mamQueryState{queryID: queryID, archive: c.acct}
+		c.mam = map[string]*mamQueryState{queryID: q}
+		for _, e := range elems {
+			m, err := decodeStanza(e)
+			if err != nil || m.MAMResult == nil {
+				b.Fatalf("decode: %v", err)
+			}
+			c.mamResult(m.From, m.MAMResult)
+		}
+		if len(q.page) != page || q.page[page-1].Body == "" {
+			b.Fatalf("page holds %d messages", len(q.page))
+		}
+	}
+	b.ReportMetric(float64(b.N*page)/b.Elapsed().Seconds(), "msgs/s")
+}

@@ -94,6 +94,12 @@ func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 	}
 }
 
+// hasFeature reports whether a message without a body still means
+// something: a chat state, a marker, a reaction or a retraction.
+func (m *inMessage) hasFeature() bool {
+	return m.chatState() != "" || m.Displayed != nil || m.Reactions != nil || m.Retract != nil
+}
+
 // storeIncoming stores a chat message, decrypting it first when it is
 // OMEMO; it reports whether the message was new.
 func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, msg store.Message) bool {
@@ -102,9 +108,12 @@ func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, ms
 		if msg.Direction == store.Outgoing {
 			from = c.acct
 		}
-		if handled, inserted := c.decryptInto(ctx, raw, &msg, from); handled {
+		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, m); handled {
 			return inserted
 		}
+	}
+	if c.applyFeatures(ctx, m, &msg) || msg.Body == "" {
+		return false
 	}
 	return c.storeAndEmit(ctx, msg)
 }
@@ -129,7 +138,7 @@ func (c *Client) toStore(m *inMessage, sent bool, now time.Time) (store.Message,
 		return store.Message{}, false // groupchat: MUC layer; headline, error: not chat
 	}
 	body, ok := m.body()
-	if !ok && !(c.om != nil && isOMEMO(m)) {
+	if !ok && !(c.om != nil && isOMEMO(m)) && !m.hasFeature() {
 		return store.Message{}, false
 	}
 	from, to := c.jid, c.jid
@@ -297,6 +306,12 @@ func truncateUTF8(s string, n int) string {
 // sendMessage stores the message as Pending (which puts it in the outbox)
 // and transmits it if we are online.
 func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Message, error) {
+	return c.sendMessageWith(ctx, to, body, "")
+}
+
+// sendMessageWith is sendMessage for a reply to the message with id
+// replyTo (XEP-0461) when replyTo is set.
+func (c *Client) sendMessageWith(ctx context.Context, to, body, replyTo string) (store.Message, error) {
 	j, err := jid.Parse(to)
 	if err != nil {
 		return store.Message{}, fmt.Errorf("invalid address %q: %v", to, err)
@@ -334,6 +349,12 @@ func (c *Client) sendMessage(ctx context.Context, to, body string) (store.Messag
 	}
 	if _, err := c.st.AddMessage(ctx, &m); err != nil {
 		return store.Message{}, fmt.Errorf("store: %w", err)
+	}
+	if replyTo != "" {
+		m.ReplyTo = replyTo
+		if err := c.st.SetReplyTo(ctx, m.ID, replyTo); err != nil {
+			return store.Message{}, fmt.Errorf("store: %w", err)
+		}
 	}
 	c.emit(MessageEvent{Account: c.acct, Message: m})
 	if c.conn != nil && c.conn.online {
@@ -408,6 +429,13 @@ func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string)
 	}
 	if extra != "" {
 		out.Body, out.Raw = fallbackBody, extra
+	}
+	if m.Kind == store.KindChat {
+		out.Markable, out.Active = &struct{}{}, &struct{}{}
+		c.chatStates[m.Peer] = "active"
+		if m.ReplyTo != "" {
+			out.Reply = &reply{To: m.Peer, ID: m.ReplyTo}
+		}
 	}
 	if m.Kind == store.KindGroupchat {
 		out.Request = nil // receipts are not for rooms (XEP-0184 §5.3)

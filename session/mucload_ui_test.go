@@ -14,6 +14,8 @@ package session_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,7 +80,7 @@ func (s stubStore) CloseConversation(context.Context, string, string) error { re
 
 // uiDriver feeds messages to the model, timing Update and View, and runs
 // the returned commands untimed (a command that does not return within a
-// second, such as a tick, is dropped).
+// second, such as a tick, is dropped, and so is one that panics).
 type uiDriver struct {
 	tb   testing.TB
 	m    *ui.Model
@@ -89,7 +91,6 @@ func newUIDriver(tb testing.TB, acct string, rooms []string) *uiDriver {
 	m := ui.New(ui.Options{
 		Accounts: []ui.Account{stubAccount{jid: acct}},
 		Store:    stubStore{acct: acct, rooms: rooms},
-		Open:     rooms[0],
 		Location: time.UTC,
 	})
 	d := &uiDriver{tb: tb, m: m}
@@ -119,7 +120,16 @@ func (d *uiDriver) run(cmd tea.Cmd) {
 		return
 	}
 	res := make(chan tea.Msg, 1)
-	go func() { res <- cmd() }()
+	go func() {
+		// A command may use an account method the stub leaves to the
+		// embedded nil interface (the UI grows); it yields nothing.
+		defer func() {
+			if recover() != nil {
+				res <- nil
+			}
+		}()
+		res <- cmd()
+	}()
 	var msg tea.Msg
 	select {
 	case msg = <-res:
@@ -137,16 +147,29 @@ func (d *uiDriver) run(cmd tea.Cmd) {
 	}
 }
 
-// replayUI feeds the events of a join to a fresh UI showing the first
-// room, drawing a frame after each snapshot (the program draws at most
-// once per frame, so this is an upper bound).
+// replayUI feeds the events of a join to a fresh UI, drawing a frame
+// after each snapshot (the program draws at most once per frame, so this
+// is an upper bound). The first room to get a window is opened (alt+1) as
+// soon as it has one, so its occupant list is drawn in every frame.
 func replayUI(tb testing.TB, acct string, rooms []string, evs []session.Event) time.Duration {
 	d := newUIDriver(tb, acct, rooms)
+	open, last := "", 0
 	for _, ev := range evs {
 		d.send(ev)
-		if _, ok := ev.(session.RoomStateEvent); ok {
+		if e, ok := ev.(session.RoomStateEvent); ok {
+			if open == "" {
+				d.send(tea.KeyPressMsg{Code: '1', Mod: tea.ModAlt})
+				open = e.Room
+			}
+			if e.Room == open {
+				last = len(e.Occupants)
+			}
 			d.view()
 		}
+	}
+	// The frames measured must be the ones with the list in them.
+	if frame := d.m.View().Content; !strings.Contains(frame, fmt.Sprintf("%d occupants", last)) {
+		tb.Errorf("the last frame does not show %s with its %d occupants:\n%s", open, last, frame)
 	}
 	return d.busy
 }

@@ -363,7 +363,7 @@ func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string
 // was not OMEMO (the caller stores it as usual). A message already stored
 // (same stanza-id or origin-id) is not decrypted again: its message key is
 // gone and a second attempt would only fail.
-func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string) (handled, inserted bool) {
+func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string, m *inMessage) (handled, inserted bool) {
 	if c.om == nil {
 		return false, false
 	}
@@ -393,6 +393,9 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		}
 		if pt.KeyTransport {
 			return nil
+		}
+		if m != nil && c.applyFeatures(ctx, m, msg) {
+			return nil // an encrypted correction: applied to the original
 		}
 		inserted, err = c.st.AddMessage(ctx, msg)
 		return err

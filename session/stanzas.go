@@ -39,6 +39,20 @@ type inMessage struct {
 	CarbonReceived *carbon    `xml:"urn:xmpp:carbons:2 received"`
 	CarbonSent     *carbon    `xml:"urn:xmpp:carbons:2 sent"`
 	MAMResult      *mamResult `xml:"urn:xmpp:mam:2 result"`
+	// Message features: correction (XEP-0308), retraction (XEP-0424),
+	// reactions (XEP-0444), replies (XEP-0461) with their fallback
+	// (XEP-0428), chat states (XEP-0085), markers (XEP-0333).
+	Replace   *refID     `xml:"urn:xmpp:message-correct:0 replace"`
+	Retract   *refID     `xml:"urn:xmpp:message-retract:1 retract"`
+	Reactions *reactions `xml:"urn:xmpp:reactions:0 reactions"`
+	Reply     *reply     `xml:"urn:xmpp:reply:0 reply"`
+	Fallbacks []fallback `xml:"urn:xmpp:fallback:0 fallback"`
+	Composing *struct{}  `xml:"http://jabber.org/protocol/chatstates composing"`
+	Paused    *struct{}  `xml:"http://jabber.org/protocol/chatstates paused"`
+	Active    *struct{}  `xml:"http://jabber.org/protocol/chatstates active"`
+	Inactive  *struct{}  `xml:"http://jabber.org/protocol/chatstates inactive"`
+	Gone      *struct{}  `xml:"http://jabber.org/protocol/chatstates gone"`
+	Displayed *refID     `xml:"urn:xmpp:chat-markers:0 displayed"`
 	// Receipts (XEP-0184).
 	ReceiptRequest *struct{}   `xml:"urn:xmpp:receipts request"`
 	ReceiptFor     *receiptFor `xml:"urn:xmpp:receipts received"`
@@ -58,6 +72,28 @@ type mamResult struct {
 	QueryID   string    `xml:"queryid,attr"`
 	ID        string    `xml:"id,attr"`
 	Forwarded forwarded `xml:"urn:xmpp:forward:0 forwarded"`
+}
+
+type refID struct {
+	ID string `xml:"id,attr"`
+}
+
+type reactions struct {
+	ID        string   `xml:"id,attr"`
+	Reactions []string `xml:"reaction"`
+}
+
+type reply struct {
+	To string `xml:"to,attr"`
+	ID string `xml:"id,attr"`
+}
+
+type fallback struct {
+	For    string `xml:"for,attr"`
+	Bodies []struct {
+		Start *int `xml:"start,attr"`
+		End   *int `xml:"end,attr"`
+	} `xml:"body"`
 }
 
 type receiptFor struct {
@@ -117,6 +153,23 @@ func (e *stanzaErr) String() string {
 		return cond
 	}
 	return "unknown error"
+}
+
+// chatState returns the XEP-0085 state the message carries, "" if none.
+func (m *inMessage) chatState() string {
+	switch {
+	case m.Composing != nil:
+		return "composing"
+	case m.Paused != nil:
+		return "paused"
+	case m.Active != nil:
+		return "active"
+	case m.Inactive != nil:
+		return "inactive"
+	case m.Gone != nil:
+		return "gone"
+	}
+	return ""
 }
 
 // Body returns the message body, "" when it has none.
@@ -213,6 +266,9 @@ type outMessage struct {
 	Request  *receiptReq `xml:"urn:xmpp:receipts request"`
 	Received *receiptAck `xml:"urn:xmpp:receipts received"`
 	MUCUser  *struct{}   `xml:"http://jabber.org/protocol/muc#user x"`
+	Reply    *reply      `xml:"urn:xmpp:reply:0 reply"`
+	Markable *struct{}   `xml:"urn:xmpp:chat-markers:0 markable"`
+	Active   *struct{}   `xml:"http://jabber.org/protocol/chatstates active"`
 	Raw      string      `xml:",innerxml"` // pre-built children (OMEMO)
 	// Hints (XEP-0334): a receipt needs no archive copy.
 	NoStore *struct{} `xml:"urn:xmpp:hints no-store"`

@@ -11,7 +11,8 @@ import (
 
 // msgColumns are the messages columns scanned by scanMessage, in order.
 var msgColumns = []string{"id", "direction", "sender", "sender_full", "body", "type",
-	"origin_id", "stanza_id", "stanza_by", "ts", "received", "state", "encryption", "error"}
+	"origin_id", "stanza_id", "stanza_by", "ts", "received", "state", "encryption", "error",
+	"corrected", "retracted", "reply_to"}
 
 // msgCols is msgColumns for a query on messages alone.
 var msgCols = strings.Join(msgColumns, ", ")
@@ -27,17 +28,23 @@ const joinedFrom = ` FROM messages m
 type scanner interface{ Scan(dest ...any) error }
 
 func scanMessage(r scanner, m *Message, joined bool) error {
-	var ts, recv int64
-	dest := make([]any, 0, 17)
+	var (
+		ts, recv             int64
+		corrected, retracted sql.NullInt64
+		replyTo              sql.NullString
+	)
+	dest := make([]any, 0, 20)
 	if joined {
 		dest = append(dest, &m.Account, &m.Peer, &m.Kind)
 	}
 	dest = append(dest, &m.ID, &m.Direction, &m.Sender, &m.SenderFull, &m.Body, &m.Type,
-		&m.OriginID, &m.StanzaID, &m.StanzaBy, &ts, &recv, &m.State, &m.Encryption, &m.Error)
+		&m.OriginID, &m.StanzaID, &m.StanzaBy, &ts, &recv, &m.State, &m.Encryption, &m.Error,
+		&corrected, &retracted, &replyTo)
 	if err := r.Scan(dest...); err != nil {
 		return err
 	}
 	m.Timestamp, m.Received = fromMS(ts), fromMS(recv)
+	m.Edited, m.Retracted, m.ReplyTo = corrected.Valid, retracted.Valid, replyTo.String
 	return nil
 }
 

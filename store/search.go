@@ -279,9 +279,13 @@ func newer(a, b match) int {
 	return cmp.Compare(b.id, a.id)
 }
 
-// maxLate bounds the messages ftsNewest checks one by one before it falls
-// back to sorting every match.
-const maxLate = 256
+// ftsNewest falls back to sorting every match when more than maxLate
+// messages are out of order, or the matches among them lie spread over
+// more than maxLateMatches.
+const (
+	maxLate        = 5000
+	maxLateMatches = 50000
+)
 
 // ftsNewest returns the ids of the newest limit messages in scope matching
 // the FTS5 query q, in no particular order.
@@ -293,7 +297,8 @@ const maxLate = 256
 // highest ids (set C, the smallest id m, the limit-th newest time T among
 // them); a message with a lower id can only be among the newest limit if
 // it is newer than T. Those are few — messages stored out of order, such as
-// delayed ones — and are checked one by one with the (ts) index.
+// delayed ones — found with the (conversation, ts) index and checked
+// against the matches in their id range.
 func (s *Store) ftsNewest(ctx context.Context, db Querier, sc searchScope, q string, limit int) ([]int64, error) {
 	where, arg := sc.where()
 	rows, err := db.QueryContext(ctx, `SELECT m.id, m.ts FROM messages_fts f
@@ -329,16 +334,29 @@ func (s *Store) ftsNewest(ctx context.Context, db Querier, sc searchScope, q str
 	if len(cands) > maxLate {
 		return s.ftsSorted(ctx, db, sc, q, limit)
 	}
-	for _, c := range cands {
-		var one int
-		err := db.QueryRowContext(ctx, "SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? AND rowid = ?", q, c.id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+	if len(cands) > 0 {
+		// Which of them match: one pass over the matches in their id range.
+		lo := cands[0].id
+		for _, c := range cands {
+			lo = min(lo, c.id)
 		}
+		rows, err := db.QueryContext(ctx, `SELECT rowid FROM messages_fts
+			WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ? LIMIT ?`, q, lo, minID, maxLateMatches+1)
 		if err != nil {
 			return nil, fmt.Errorf("store: search: %w", err)
 		}
-		found = append(found, c)
+		matched, err := scanIDs(rows)
+		if err != nil {
+			return nil, err
+		}
+		if len(matched) > maxLateMatches {
+			return s.ftsSorted(ctx, db, sc, q, limit)
+		}
+		for _, c := range cands {
+			if matched[c.id] {
+				found = append(found, c)
+			}
+		}
 	}
 	slices.SortFunc(found, newer)
 	return matchIDs(found[:limit]), nil
@@ -371,6 +389,22 @@ func scanMatches(rows *sql.Rows) ([]match, error) {
 		return nil, fmt.Errorf("store: search: %w", err)
 	}
 	return out, nil
+}
+
+func scanIDs(rows *sql.Rows) (map[int64]bool, error) {
+	defer rows.Close()
+	ids := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: search: %w", err)
+		}
+		ids[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	return ids, nil
 }
 
 func matchIDs(ms []match) []int64 {

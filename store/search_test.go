@@ -214,11 +214,58 @@ func TestSearchIndexFollowsChanges(t *testing.T) {
 }
 
 // Search must return exactly the newest matches by time even when row ids
-// (storage order) disagree with time, as after back-filling history.
+// (storage order) disagree with time, as after back-filling history or
+// when delayed messages arrive.
 func TestSearchNewestFirstOutOfOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	stamp := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+	mk := func(sec int, peer string) *Message {
+		words := []string{"alpha", "beta", "gamma"}
+		body := words[rng.IntN(3)] + " " + words[rng.IntN(3)] + fmt.Sprintf(" n%d", sec)
+		return &Message{Account: me, Peer: peer, Body: body, Timestamp: stamp(sec)}
+	}
+	t.Run("backfill", func(t *testing.T) {
+		// Live messages first, then older history in pages, newest page
+		// first, then a few delayed messages, and timestamp ties.
+		var batches [][]*Message
+		var live []*Message
+		for sec := 5000; sec < 5300; sec++ {
+			live = append(live, mk(sec, []string{bob, room}[sec%2]))
+		}
+		batches = append(batches, live)
+		for page := 4; page >= 0; page-- {
+			var p []*Message
+			for sec := page * 1000; sec < page*1000+1000; sec += 1 + rng.IntN(3) {
+				p = append(p, mk(sec, bob))
+			}
+			batches = append(batches, p)
+		}
+		batches = append(batches, []*Message{mk(5299, bob), mk(5150, bob), mk(5001, room)})
+		checkNewestFirst(t, batches)
+	})
+	t.Run("delayed", func(t *testing.T) {
+		// Mostly in order; now and then a batch of messages that spent a
+		// while offline lands with older stamps.
+		var batches [][]*Message
+		for sec := 0; sec < 3000; sec += 100 {
+			var b []*Message
+			for k := sec; k < sec+100; k++ {
+				b = append(b, mk(k, []string{bob, room}[k%3/2]))
+			}
+			for k := 0; k < 5; k++ {
+				b = append(b, mk(max(0, sec-rng.IntN(150)), bob))
+			}
+			batches = append(batches, b)
+		}
+		checkNewestFirst(t, batches)
+	})
+}
+
+// checkNewestFirst stores the batches in order and compares searches with
+// the newest matches worked out by hand.
+func checkNewestFirst(t *testing.T, batches [][]*Message) {
 	ctx := context.Background()
 	s := openTest(t)
-	rng := rand.New(rand.NewPCG(7, 7))
 	type row struct {
 		ts   time.Time
 		id   int64
@@ -226,29 +273,6 @@ func TestSearchNewestFirstOutOfOrder(t *testing.T) {
 		peer string
 	}
 	var all []row
-	// Live messages first, then older history in pages, newest page first,
-	// plus a few delayed messages landing late with an early stamp, and
-	// timestamp ties.
-	stamp := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
-	var batches [][]*Message
-	mk := func(sec int, peer string) *Message {
-		words := []string{"alpha", "beta", "gamma"}
-		body := words[rng.IntN(3)] + " " + words[rng.IntN(3)] + fmt.Sprintf(" n%d", sec)
-		return &Message{Account: me, Peer: peer, Body: body, Timestamp: stamp(sec)}
-	}
-	var live []*Message
-	for sec := 5000; sec < 5300; sec++ {
-		live = append(live, mk(sec, []string{bob, room}[sec%2]))
-	}
-	batches = append(batches, live)
-	for page := 4; page >= 0; page-- {
-		var p []*Message
-		for sec := page * 1000; sec < page*1000+1000; sec += 1 + rng.IntN(3) {
-			p = append(p, mk(sec, bob))
-		}
-		batches = append(batches, p)
-	}
-	batches = append(batches, []*Message{mk(5299, bob), mk(5150, bob), mk(5001, room)})
 	for _, b := range batches {
 		if _, err := s.AddMessages(ctx, b); err != nil {
 			t.Fatal(err)

@@ -74,6 +74,10 @@ type Message struct {
 	Encryption string // "" for plaintext, "omemo" for legacy OMEMO
 	Error      string // reason when State is Failed or decryption failed
 
+	Edited    bool   // corrected by its sender (XEP-0308): Body is the newest text
+	Retracted bool   // retracted by its sender (XEP-0424): Body is empty
+	ReplyTo   string // the id of the message this one replies to (XEP-0461)
+
 	// ArchiveTime marks Timestamp as the archive's own (a MAM result): on a
 	// duplicate it replaces the stored copy's time. Not stored.
 	ArchiveTime bool

@@ -45,7 +45,27 @@
 // The program forwards every session.Event with Program.Send; Update takes
 // the event structs by value (session.StateEvent, RosterEvent,
 // PresenceEvent, MessageEvent, MessageStateEvent, SubscriptionRequestEvent,
-// NoticeEvent).
+// NoticeEvent, and for group chats RoomStateEvent, RoomEvent, InviteEvent,
+// BookmarksEvent and SyncEvent).
+//
+// # Group chats
+//
+// Rooms (rooms.go) are windows like conversations, listed per account
+// under "Group chats" in the sidebar with their unread count and, apart,
+// the messages naming our nick ("@N"); only those notify. A
+// session.RoomStateEvent is the authoritative snapshot of a room (state,
+// our nick, subject, occupants); session.RoomEvent becomes a "-- ..." line
+// in the room's pane (joins and leaves rate-limited to presenceBurst per
+// presenceWindow, the initial roster never announced), kept in memory per
+// room and merged by time with the stored messages when the room is
+// opened again. The occupant list (occupants.go; F4 or /names) groups the
+// occupants by role and draws only its visible rows, so a room of
+// thousands costs a screenful per frame. Senders take the XEP-0392 colour
+// of their real JID when the room shows it, else of their nick. The room
+// commands (roomcmds.go, in the command table) check their arguments in
+// Update and call the account in a Cmd; /config opens the room's form as
+// a modal overlay (roomform.go); /destroy waits for "y". /msg NICK in a
+// room opens a private window keyed by room/nick.
 //
 // # History
 //

@@ -266,11 +266,8 @@ func (m *Model) omemoSetting(i int, o OMEMO, setting string) tea.Cmd {
 		m.status.Error("open a conversation first: /omemo on|off|default applies to the open one")
 		return nil
 	}
-	i, peer := m.chat.acct, m.chat.peer
-	if o = m.omemoOf(i); o == nil {
-		m.status.Error("OMEMO is not available on " + m.accts[i].label)
-		return nil
-	}
+	// i is the open conversation's account (see currentAccount).
+	peer := m.chat.peer
 	return m.omemoOpCmd(i, "setting", setting, peer, func(ctx context.Context) (int, error) {
 		return 0, o.SetEncryption(ctx, peer, setting)
 	})

@@ -400,3 +400,29 @@ func TestOMEMOHelpListsSubcommands(t *testing.T) {
 		}
 	}
 }
+
+func TestEncryptionFollowsTheWindow(t *testing.T) {
+	h, f, _ := omemoHarness(t)
+	f.mu.Lock()
+	f.state = encryptionState{}
+	f.mu.Unlock()
+	h.command("/msg " + alice)
+	if c, _ := lastCall(f.Calls(), "Encryption"); c.args[0] != alice || h.m.encryptionLabel() != "plain" {
+		t.Fatalf("after opening alice: last call %v, label %q", c, h.m.encryptionLabel())
+	}
+	f.mu.Lock()
+	f.state = encryptionState{Available: true, Enabled: true, Devices: 4}
+	f.mu.Unlock()
+	h.press("alt+1")
+	if !h.m.chat.IsOpen(0, bob) {
+		t.Fatal("alt+1 did not go back to bob")
+	}
+	if c, _ := lastCall(f.Calls(), "Encryption"); c.args[0] != bob || h.m.encryptionLabel() != "🔒 OMEMO → 4 devices" {
+		t.Errorf("after going back to bob: last call %v, label %q", c, h.m.encryptionLabel())
+	}
+	// A late answer about another conversation does not change the header.
+	h.send(encStateMsg{key: convKey{0, alice}, state: encryptionState{}})
+	if h.m.encryptionLabel() != "🔒 OMEMO → 4 devices" {
+		t.Errorf("an answer about alice changed bob's header: %q", h.m.encryptionLabel())
+	}
+}

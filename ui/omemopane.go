@@ -111,6 +111,18 @@ func (p *omemoPane) fullScreen(lightInk bool, paneW, paneH, w, h int) (string, b
 	return strings.Join(rows, "\n"), true
 }
 
+// omemoScreen is the whole screen when a QR code takes it.
+func (m *Model) omemoScreen() (string, bool) {
+	return m.omemo.pane.fullScreen(m.dark, m.chat.width, m.mainHeight()-1, m.width, m.height)
+}
+
+// omemoFullScreen reports whether a QR code takes the whole screen (there
+// is no input to put the cursor in).
+func (m *Model) omemoFullScreen() bool {
+	_, ok := m.omemoScreen()
+	return ok
+}
+
 // omemoPaneKey handles the keys of the open pane: Esc closes it, paging
 // keys scroll it; it reports false for the others.
 func (m *Model) omemoPaneKey(k tea.KeyPressMsg) (tea.Cmd, bool) {

@@ -319,3 +319,18 @@ func TestQRGolden(t *testing.T) {
 		t.Errorf("/omemo verify:\n%s", screen)
 	}
 }
+
+func TestQRFullScreenHidesCursor(t *testing.T) {
+	h, _, _ := omemoHarness(t)
+	if h.m.View().Cursor == nil {
+		t.Fatal("no cursor in the input to begin with")
+	}
+	h.command("/omemo qr")
+	if !h.m.omemoFullScreen() || h.m.View().Cursor != nil {
+		t.Error("the cursor shows over a full-screen QR code")
+	}
+	h.send(tea.WindowSizeMsg{Width: 200, Height: 80})
+	if h.m.omemoFullScreen() || h.m.View().Cursor == nil {
+		t.Error("on a large screen the QR code should stay in the pane, with the input usable")
+	}
+}

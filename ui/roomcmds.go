@@ -38,7 +38,7 @@ type confirmation struct {
 func roomCommands() []command {
 	return []command{
 		{"join", "ROOM[/NICK] [password]", "join a room (ROOM alone takes the MUC service of your other rooms)", (*Model).cmdJoin},
-		{"part", "[reason]", "leave the current room", (*Model).cmdPart},
+		{"part", "[reason]", "leave the current room (the reason is not sent yet)", (*Model).cmdPart},
 		{"names", "", "show or hide the occupant list (F4)", func(m *Model, _ string) tea.Cmd { return m.toggleOccupants() }},
 		{"nick", "NEW", "change your nick in the current room", (*Model).cmdNick},
 		{"topic", "TEXT", "set the room's topic", (*Model).cmdTopic},

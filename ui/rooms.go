@@ -217,6 +217,8 @@ func (m *Model) onRoomEvent(ev session.RoomEvent) {
 	switch ev.Event.(type) {
 	case muc.SelfRemoved, muc.RoomDestroyed, muc.JoinError:
 		m.status.Error(r.label() + ": " + text)
+	case muc.Joined:
+		m.status.Info(r.label() + ": " + text)
 	}
 }
 

@@ -257,6 +257,16 @@ func TestGroupMessagesAndMentions(t *testing.T) {
 	if !strings.Contains(h.screen(), "alice: hello everyone") {
 		t.Fatalf("message not shown:\n%s", h.screen())
 	}
+	ping := st.add(store.Message{Account: me, Peer: room, Kind: store.KindGroupchat, Direction: store.Incoming,
+		Sender: "alice", Body: "ME, are you there?", Timestamp: testNow})
+	h.send(session.MessageEvent{Account: me, Message: ping})
+	items := h.m.chat.items
+	if n := len(items); n < 2 || items[n-2].mention || !items[n-1].mention {
+		t.Errorf("mention flags wrong: %+v", items)
+	}
+	if a := h.m.accts[0]; a.mentions[room] != 0 || a.unread[room] != 0 {
+		t.Errorf("the open room counts unread %d, mentions %d", a.unread[room], a.mentions[room])
+	}
 	// Away from the room: unread and mentions are counted apart.
 	h.typeText("/msg " + bob)
 	h.press("enter")

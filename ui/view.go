@@ -27,7 +27,7 @@ func (m *Model) View() tea.View {
 		if rw := m.sidebarWidth(); rw > 0 {
 			v.Cursor.X += rw + 1
 		}
-	} else if m.focus == focusInput && !m.help.open && !m.search.open && !m.sel.active {
+	} else if m.focus == focusInput && !m.help.open && !m.omemoFullScreen() && !m.search.open && !m.sel.active {
 		if c := m.input.Cursor(); c != nil && m.height > 0 {
 			c.Y += m.mainHeight() + 1
 			v.Cursor = c
@@ -54,7 +54,7 @@ func (m *Model) render() string {
 	if m.width <= 0 || m.height <= 0 {
 		return ""
 	}
-	if s, ok := m.omemo.pane.fullScreen(m.dark, m.chat.width, m.mainHeight()-1, m.width, m.height); ok {
+	if s, ok := m.omemoScreen(); ok {
 		return s
 	}
 	mainH := m.mainHeight()

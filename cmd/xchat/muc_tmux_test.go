@@ -46,7 +46,7 @@ func TestTUIGroupChat(t *testing.T) {
 	// The room opens with its occupant list, which shows bob.
 	occupant := regexp.MustCompile(`(?m)│ [●◐◑⊘] ` + regexp.QuoteMeta(bobNick) + ` *$`)
 	screen := sa.WaitFor("bob's nick in the occupant list", occupant.MatchString)
-	if !strings.Contains(screen, "Moderators (") && !strings.Contains(screen, "Participants (") {
+	if !strings.Contains(screen, "│ Moderators") && !strings.Contains(screen, "│ Participants") {
 		t.Errorf("the occupant list has no role heading:\n%s", tmuxtest.Frame(screen))
 	}
 

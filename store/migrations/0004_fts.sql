@@ -13,7 +13,8 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 	body,
 	content = 'messages',
 	content_rowid = 'id',
-	tokenize = 'unicode61 remove_diacritics 2'
+	tokenize = 'unicode61 remove_diacritics 2',
+	columnsize = 0
 );
 
 -- The index's vocabulary, so a search can expand the word being typed into
