@@ -180,7 +180,7 @@ func TestTUIHostileText(t *testing.T) {
 	}
 	s.Resize(100, 31) // a full redraw must not bring anything back
 	s.Resize(100, 30)
-	screen = s.WaitForText("an earlier line", "cafter")
+	s.WaitForText("an earlier line", "cafter")
 	if title := s.Title(); title != "xchat" {
 		t.Errorf("pane title after redraw = %q, want %q", title, "xchat")
 	}

@@ -124,14 +124,3 @@ func checkStatus(t *testing.T, s *Session, wantStatus, wantSignal int) {
 	}
 }
 
-// alive reports whether process pid exists and is not a zombie (a zombie
-// may linger when the container's init does not reap orphans).
-func alive(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name in parentheses.
-	i := strings.LastIndexByte(string(data), ')')
-	return i < 0 || i+2 >= len(data) || data[i+2] != 'Z'
-}
