@@ -123,4 +123,3 @@ func checkStatus(t *testing.T, s *Session, wantStatus, wantSignal int) {
 		t.Errorf("ExitStatus = %d, %d; want %d, %d", status, signal, wantStatus, wantSignal)
 	}
 }
-
