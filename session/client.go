@@ -66,6 +66,10 @@ type Client struct {
 	caughtUp    bool                      // the catch-up of this connection is complete
 	wasCaughtUp bool                      // caughtUp when the connection was lost (kept on resume)
 
+	held *[]Event // events waiting for a transaction's commit
+
+	csiActive, csiKnown bool // client state (XEP-0352) the UI last set
+
 	// loginHook replaces login in tests (an in-memory session pair).
 	loginHook func(ctx context.Context) (*xmpp.Session, error)
 }
@@ -326,8 +330,31 @@ func (c *Client) do(ctx context.Context, f func() error) error {
 // post queues f for the owner goroutine; safe from any goroutine, never blocks.
 func (c *Client) post(f func()) { c.inbox.push(f) }
 
-// emit queues an event for the UI; never blocks the owner.
-func (c *Client) emit(e Event) { c.events.push(e) }
+// emit queues an event for the UI; never blocks the owner. Inside a store
+// transaction (holdEvents), events wait for the commit: persist, then notify.
+func (c *Client) emit(e Event) {
+	if c.held != nil {
+		*c.held = append(*c.held, e)
+		return
+	}
+	c.events.push(e)
+}
+
+// holdEvents keeps the events emitted from now on until release: emitted
+// when the transaction committed, dropped when it did not.
+func (c *Client) holdEvents() (release func(committed bool)) {
+	var held []Event
+	prev := c.held
+	c.held = &held
+	return func(committed bool) {
+		c.held = prev
+		if committed {
+			for _, e := range held {
+				c.emit(e)
+			}
+		}
+	}
+}
 
 func (c *Client) pumpEvents(done chan struct{}) {
 	defer close(done)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -367,4 +368,32 @@ func xmlText(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// SetActive tells the server whether the user is looking (XEP-0352 client
+// state indication): an inactive client gets fewer presence updates and
+// chat states, which saves battery and bandwidth.
+func (c *Client) SetActive(ctx context.Context, active bool) error {
+	return c.do(ctx, func() error {
+		if active == c.csiActive && c.csiKnown {
+			return nil
+		}
+		c.csiActive, c.csiKnown = active, true
+		if c.conn == nil || !c.conn.online {
+			return nil
+		}
+		return c.sendCSI(context.WithoutCancel(ctx))
+	})
+}
+
+type csiElement struct {
+	XMLName xml.Name
+}
+
+func (c *Client) sendCSI(ctx context.Context) error {
+	name := "inactive"
+	if c.csiActive {
+		name = "active"
+	}
+	return c.send(ctx, csiElement{XMLName: xml.Name{Space: "urn:xmpp:csi:0", Local: name}})
 }

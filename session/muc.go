@@ -153,6 +153,11 @@ func (c *Client) sendJoin(rm *room, nick string) {
 
 // LeaveRoom leaves a room and turns its bookmark's autojoin off.
 func (c *Client) LeaveRoom(ctx context.Context, roomJID string) error {
+	return c.LeaveRoomWithReason(ctx, roomJID, "")
+}
+
+// LeaveRoomWithReason leaves a room with a parting message.
+func (c *Client) LeaveRoomWithReason(ctx context.Context, roomJID, reason string) error {
 	return c.do(ctx, func() error {
 		rm := c.rooms[roomJID]
 		if rm == nil {
@@ -160,7 +165,7 @@ func (c *Client) LeaveRoom(ctx context.Context, roomJID string) error {
 		}
 		rm.want = false
 		if c.conn != nil {
-			_ = c.sendRaw(rm.r.Leave(""))
+			_ = c.sendRaw(rm.r.Leave(reason))
 		}
 		c.publishBookmark(muc.Bookmark{JID: roomJID, Autojoin: false, Nick: rm.r.Nick(), Password: rm.password})
 		delete(c.rooms, roomJID)
@@ -844,4 +849,16 @@ func (c *Client) roomArchived(q *mamQueryState, r *mamResult) (store.Message, bo
 		msg.Direction, msg.State = store.Outgoing, store.StateDelivered
 	}
 	return msg, true
+}
+
+// DeclineInvite declines a mediated invitation through the room (XEP-0045
+// §7.8.2); a direct invitation (XEP-0249) has no decline, so nothing is
+// sent for those.
+func (c *Client) DeclineInvite(ctx context.Context, inv muc.Invite, reason string) error {
+	if inv.Direct || inv.From == "" {
+		return nil
+	}
+	return c.online(ctx, func(done func(error)) {
+		done(c.sendRaw(muc.DeclineInvite(inv.Room, inv.From, reason)))
+	})
 }

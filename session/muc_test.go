@@ -120,9 +120,25 @@ func TestChannelCreateJoinTalkModerate(t *testing.T) {
 		t.Errorf("removal = %+v", r)
 	}
 
-	// A third user is banned by JID and cannot join.
+	// A third user is invited through the room, declines, and alice hears.
 	carol := start(t, config(srv, users[2], "c"), "")
 	carol.waitOnline()
+	if err := alice.c.Invite(ctx, room, users[2].JID, "join us"); err != nil {
+		t.Fatal(err)
+	}
+	inv := carol.waitFor("mediated invite", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.InviteEvent)
+		return ok && e.Invite.Room == room && !e.Invite.Direct
+	}).(session.InviteEvent)
+	if err := carol.c.DeclineInvite(ctx, inv.Invite, "busy"); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitFor("decline", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.RoomEvent)
+		_, declined := e.Event.(muc.DeclinedInvite)
+		return ok && declined
+	})
+	// carol is banned by JID and cannot join.
 	if err := alice.c.Ban(ctx, room, users[2].JID, "spam"); err != nil {
 		t.Fatal(err)
 	}

@@ -378,6 +378,7 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		return true, false
 	}
 	msg.Encryption = "omemo"
+	release := c.holdEvents()
 	err = c.st.WithTx(ctx, func(ctx context.Context) error {
 		pt, err := c.om.m.Decrypt(ctx, fromBare, enc)
 		if err != nil {
@@ -400,6 +401,7 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		inserted, err = c.st.AddMessage(ctx, msg)
 		return err
 	})
+	release(err == nil)
 	switch {
 	case errors.Is(err, omemo.ErrNotForThisDevice):
 		// Our own message sent from this device, back from the archive, or

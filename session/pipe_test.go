@@ -339,3 +339,22 @@ func TestPipeForeignStanzaIDIgnored(t *testing.T) {
 		t.Fatalf("stanza-id from %q was trusted", ev.Message.StanzaBy)
 	}
 }
+
+func TestPipeClientStateIndication(t *testing.T) {
+	c, fs, _ := pipeClient(t, Config{})
+	runPipe(t, c)
+	ctx := context.Background()
+	if err := c.SetActive(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetActive(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(fs.sent(`<inactive xmlns="urn:xmpp:csi:0">`) && fs.sent(`<active xmlns="urn:xmpp:csi:0">`)) {
+		if time.Now().After(deadline) {
+			t.Fatal("client state not sent")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -34,6 +34,9 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		}
 		conn.online = true
 		c.sendPresence(ctx)
+		if c.csiKnown {
+			_ = c.sendCSI(ctx)
+		}
 		c.setState(Online, nil, timeZero)
 		c.flushOutbox(ctx)
 		c.discoverServer(ctx)
