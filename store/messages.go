@@ -165,11 +165,11 @@ func (s *Store) addMessages(ctx context.Context, ms []*Message, added []bool) (i
 		if err := b.flush(ctx); err != nil {
 			return err
 		}
-		if inserted == 0 {
-			return nil
-		}
-		return indexPending(ctx, b.tx)
+		return nil
 	})
+	if err == nil && inserted > 0 {
+		s.kickIndex()
+	}
 	if err != nil {
 		for i, m := range ms {
 			m.ID = oldIDs[i]

@@ -48,6 +48,13 @@ type Store struct {
 	db    *sql.DB
 	path  string
 	wlock chan struct{} // held (full) while a write transaction runs
+
+	// The full-text index is brought up to date in the background, after
+	// writes go quiet, so a burst of inserts (archive catch-up) is not
+	// slowed by it; Search catches up first, so results stay exact.
+	indexKick chan struct{}
+	indexStop chan struct{}
+	indexDone chan struct{}
 }
 
 // Querier is what *sql.DB and *sql.Tx have in common for running statements.
@@ -104,11 +111,66 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.startIndexer()
+	s.kickIndex() // rows queued by an earlier run that ended before indexing
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.indexStop != nil {
+		close(s.indexStop)
+		<-s.indexDone
+	}
+	return s.db.Close()
+}
+
+// indexQuiet is how long writes must pause before the background indexer
+// runs.
+const indexQuiet = 300 * time.Millisecond
+
+// startIndexer runs the background full-text indexer until Close.
+func (s *Store) startIndexer() {
+	s.indexKick = make(chan struct{}, 1)
+	s.indexStop = make(chan struct{})
+	s.indexDone = make(chan struct{})
+	go func() {
+		defer close(s.indexDone)
+		for {
+			select {
+			case <-s.indexStop:
+				return
+			case <-s.indexKick:
+			}
+			// Wait for quiet: more kicks restart the wait.
+			t := time.NewTimer(indexQuiet)
+		quiet:
+			for {
+				select {
+				case <-s.indexStop:
+					t.Stop()
+					return
+				case <-s.indexKick:
+					t.Reset(indexQuiet)
+				case <-t.C:
+					break quiet
+				}
+			}
+			_ = s.FlushIndex(context.Background()) // errors: Search retries
+		}
+	}()
+}
+
+// kickIndex tells the indexer that messages were added.
+func (s *Store) kickIndex() {
+	if s.indexKick == nil {
+		return
+	}
+	select {
+	case s.indexKick <- struct{}{}:
+	default:
+	}
+}
 
 // DB returns the underlying connection pool, for packages that keep their
 // own tables in the same file. Prefer Q(ctx) so that a transaction in ctx is
