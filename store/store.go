@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -55,6 +56,7 @@ type Store struct {
 	indexKick chan struct{}
 	indexStop chan struct{}
 	indexDone chan struct{}
+	closeOnce sync.Once
 }
 
 // Querier is what *sql.DB and *sql.Tx have in common for running statements.
@@ -118,10 +120,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	if s.indexStop != nil {
-		close(s.indexStop)
-		<-s.indexDone
-	}
+	s.closeOnce.Do(func() {
+		if s.indexStop != nil {
+			close(s.indexStop)
+			<-s.indexDone
+		}
+	})
 	return s.db.Close()
 }
 
