@@ -366,8 +366,16 @@ func (c *Client) pumpEvents(done chan struct{}) {
 				c.eventCh <- e
 			}
 		case <-c.events.closed:
+			// Deliver what is left, but do not let a reader that stopped
+			// reading keep Run from returning.
+			give := time.NewTimer(time.Second)
+			defer give.Stop()
 			for _, e := range c.events.take() {
-				c.eventCh <- e
+				select {
+				case c.eventCh <- e:
+				case <-give.C:
+					return
+				}
 			}
 			return
 		}
