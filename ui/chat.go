@@ -20,19 +20,20 @@ const (
 // needs, computed once: sanitized texts, local time, and the wrapped lines
 // for the last width it was drawn at.
 type chatItem struct {
-	msg     store.Message
-	sender  string      // sanitized
-	body    string      // sanitized, "/me " removed when action
-	errTxt  string      // sanitized msg.Error
-	action  bool        // XEP-0245 /me
-	nameKey string      // what the sender's colour is derived from: bare JID or nick
-	edited  bool        // corrected (XEP-0308); reserved until the store records corrections
-	notice  bool        // a room event line (body is the sentence), not a message
-	mention bool        // a room message naming our nick
-	segs    [][]segment // styled body, parsed when first drawn
-	local   time.Time
-	day     int
-	hhmm    string
+	msg       store.Message
+	sender    string           // sanitized
+	body      string           // sanitized, "/me " removed when action
+	errTxt    string           // sanitized msg.Error
+	action    bool             // XEP-0245 /me
+	nameKey   string           // what the sender's colour is derived from: bare JID or nick
+	edited    bool             // corrected (XEP-0308)
+	reactions []store.Reaction // XEP-0444, loaded per page
+	notice    bool             // a room event line (body is the sentence), not a message
+	mention   bool             // a room message naming our nick
+	segs      [][]segment      // styled body, parsed when first drawn
+	local     time.Time
+	day       int
+	hhmm      string
 
 	width int      // width lines were wrapped at; 0 when they must be redone
 	lines []string // each exactly width cells
@@ -76,7 +77,8 @@ type chatPane struct {
 	detached     bool  // newer messages than items exist (dropped to bound memory)
 	newBelow     int   // messages that arrived while detached
 
-	selID int64 // the message selected in selection mode; 0 if none
+	selID  int64  // the message selected in selection mode; 0 if none
+	ownJID string // our account's JID, to tell our reactions apart
 
 	late map[int64]lateState
 	rev  []string // scratch for Render
@@ -413,6 +415,18 @@ func (p *chatPane) linesOf(i int) []string {
 		it.segs = styleBody(it.body)
 	}
 	var b strings.Builder
+	var quote string
+	if it.msg.ReplyTo != "" {
+		quote = fit(spaces(indent)+st.edited.Render(p.quoteOf(it)), p.width)
+	}
+	if it.msg.Retracted {
+		b.WriteString(st.time.Render(it.hhmm))
+		b.WriteByte(' ')
+		b.WriteString(sender.Render(it.sender))
+		b.WriteString(": ")
+		b.WriteString(st.edited.Render("message retracted"))
+		return p.finishLines(it, b.String(), quote, indent, avail)
+	}
 	if it.mention {
 		b.WriteString(st.mention.Render(it.hhmm))
 	} else {
@@ -454,12 +468,28 @@ func (p *chatPane) linesOf(i int) []string {
 		b.WriteByte(' ')
 		b.WriteString(mark)
 	}
-	lines := strings.Split(lipgloss.Wrap(b.String(), avail, ""), "\n")
+	return p.finishLines(it, b.String(), quote, indent, avail)
+}
+
+// finishLines wraps a message's text and adds its reply quote above and
+// its reactions below, then caches the lines.
+func (p *chatPane) finishLines(it *chatItem, text, quote string, indent, avail int) []string {
+	lines := strings.Split(lipgloss.Wrap(text, avail, ""), "\n")
 	for j := range lines {
 		if j > 0 {
 			lines[j] = spaces(indent) + lines[j]
 		}
 		lines[j] = fit(lines[j], p.width)
+	}
+	if quote != "" {
+		lines = append([]string{quote}, lines...)
+	}
+	if len(it.reactions) > 0 && !it.msg.Retracted {
+		if r := p.reactionsLine(it, p.ownJID); r != "" {
+			for _, l := range strings.Split(lipgloss.Wrap(r, avail, ""), "\n") {
+				lines = append(lines, fit(spaces(indent)+l, p.width))
+			}
+		}
 	}
 	it.lines, it.width = lines, p.width
 	return lines

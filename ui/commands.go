@@ -27,6 +27,8 @@ func commandTable() []command {
 	return slices.Concat(append([]command{
 		{"msg", "JID [text]", "open a conversation with JID, optionally sending text", (*Model).cmdMsg},
 		{"query", "JID [text]", "the same as /msg", (*Model).cmdMsg},
+		{"correct", "[TEXT]", "correct your last message here (no TEXT: edit it in the input)", (*Model).cmdCorrect},
+		{"retract", "", "retract your last message here (asks y/n)", (*Model).cmdRetract},
 		{"close", "", "close the current window (the history is kept)", func(m *Model, _ string) tea.Cmd { return m.closeWindow() }},
 		{"add", "JID [name]", "add JID to the roster and ask to see its presence", (*Model).cmdAdd},
 		{"remove", "JID", "remove JID from the roster", (*Model).cmdRemove},

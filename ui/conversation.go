@@ -33,6 +33,9 @@ func (m *Model) openConversation(i int, peer string, kind store.ConvKind, thenSe
 	m.layout()
 	unread := m.accts[i].unread[peer]
 	gen := m.chat.Reset(i, peer, kind)
+	m.chat.ownJID = m.accts[i].jid
+	m.compose, m.react, m.typing = composeMode{}, nil, nil
+	m.typingOut, m.displayed = typingOut{}, 0
 	m.layout() // the occupant list takes room from rooms' panes
 	m.chat.unreadAtOpen = unread
 	m.accts[i].unread[peer] = 0
@@ -54,7 +57,7 @@ func (m *Model) newItems(i int, msgs []store.Message) []chatItem {
 
 // newItem sanitizes and formats a message once, for as long as it is shown.
 func (m *Model) newItem(i int, msg store.Message) chatItem {
-	it := chatItem{msg: msg, errTxt: sanitize.Line(msg.Error)}
+	it := chatItem{msg: msg, errTxt: sanitize.Line(msg.Error), edited: msg.Edited}
 	switch {
 	case msg.Direction == store.Outgoing:
 		it.sender = "me"
@@ -100,6 +103,7 @@ func (m *Model) submit() tea.Cmd {
 		return nil
 	}
 	m.history().push(line)
+	m.sentTyping()
 	m.input.Reset()
 	m.layout()
 	if strings.HasPrefix(line, "/") {
@@ -109,6 +113,9 @@ func (m *Model) submit() tea.Cmd {
 		if strings.HasPrefix(line, "//") {
 			line = line[1:]
 		}
+	}
+	if m.compose.kind != "" {
+		return m.submitCompose(line)
 	}
 	return m.send(line)
 }

@@ -26,7 +26,9 @@
 //     around the hit (Store.Before and Store.After) and selects it;
 //   - selection mode (selection.go): Esc in an empty input, then j/k over
 //     the messages, y to copy (OSC 52, tea.SetClipboard), o to open the
-//     first link with Options.OpenCommand, run in a Cmd;
+//     first link with Options.OpenCommand, run in a Cmd; in 1:1 chats r
+//     replies, e corrects and d retracts our own message, + reacts
+//     (features.go);
 //   - statusLine: the current account's state, the window list and the
 //     last notice or error;
 //   - helpPage: keys and commands, generated from the tables that bind them
@@ -86,6 +88,24 @@
 // drawn. Senders take their XEP-0392 consistent colour (color.go: SHA-1 →
 // hue → HSLuv, lighter on dark backgrounds). Our messages carry their
 // delivery state (… ✓ ✓✓ ✗), encrypted ones a lock.
+//
+// # Message features
+//
+// features.go draws and drives what 1:1 chats have beyond plain messages:
+// "(edited)" after corrected messages (XEP-0308), a dim tombstone for
+// retracted ones (XEP-0424), the reactions under a message with their
+// counts, ours highlighted (XEP-0444, loaded with Store.Reactions once per
+// page), and a one-line "↪ sender: text" quote above a reply (XEP-0461,
+// matched against the loaded messages' origin ids). A
+// session.MessageUpdatedEvent reloads the one message (Store.Message). The
+// input has a reply and a correct mode (Esc leaves them); /correct and
+// /retract act on our last message. Typing sends "composing" at most every
+// composingEvery and "paused" after pausedAfter without keys (timers are
+// Cmds from Model.after); a contact's session.ChatStateEvent shows "X is
+// typing…" in the status line. While the conversation is on screen and
+// the terminal has focus, the newest incoming message gets a read marker
+// (Account.MarkDisplayed); focus changes set the XEP-0352 client state of
+// every account that has SetActive. Group chats answer "not yet supported".
 //
 // # Notifications
 //

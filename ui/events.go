@@ -81,7 +81,10 @@ func (m *Model) onMessage(ev session.MessageEvent) tea.Cmd {
 	if m.chat.IsOpen(i, msg.Peer) {
 		m.chat.Append(m.newItem(i, msg))
 		if msg.Direction == store.Incoming {
-			return tea.Batch(notify, m.markReadCmd(i, msg.Peer))
+			if m.typing != nil {
+				m.clearTyping() // their message ends their typing
+			}
+			return tea.Batch(notify, m.markReadCmd(i, msg.Peer), m.markDisplayed())
 		}
 		return nil
 	}

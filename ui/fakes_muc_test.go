@@ -22,6 +22,16 @@ func (f *fakeAccount) LeaveRoom(_ context.Context, roomJID string) error {
 	return f.opErr
 }
 
+func (f *fakeAccount) LeaveRoomWithReason(_ context.Context, roomJID, reason string) error {
+	f.record("LeaveRoom", roomJID, reason)
+	return f.opErr
+}
+
+func (f *fakeAccount) DeclineInvite(_ context.Context, inv muc.Invite, reason string) error {
+	f.record("DeclineInvite", inv.Room, inv.From)
+	return f.opErr
+}
+
 func (f *fakeAccount) SendGroupMessage(_ context.Context, roomJID, body string) (store.Message, error) {
 	f.record("SendGroupMessage", roomJID, body)
 	if f.sendErr != nil {

@@ -110,6 +110,8 @@ type fakeStore struct {
 	convs    map[string][]store.Conversation
 	calls    []call
 	nextID   int64
+
+	reactions map[int64][]store.Reaction
 }
 
 func newFakeStore() *fakeStore {
@@ -241,6 +243,8 @@ type harness struct {
 	quit  bool
 	store *fakeStore
 	accts []*fakeAccount
+
+	timers []tea.Msg // what armed timers would deliver, in order
 }
 
 func newHarness(t testing.TB, st *fakeStore, accts ...*fakeAccount) *harness {
@@ -255,6 +259,10 @@ func newHarness(t testing.TB, st *fakeStore, accts ...*fakeAccount) *harness {
 func newHarnessOpts(t testing.TB, opts Options, st *fakeStore, accts []*fakeAccount) *harness {
 	t.Helper()
 	h := &harness{t: t, m: New(opts), store: st, accts: accts}
+	h.m.after = func(d time.Duration, msg tea.Msg) tea.Cmd { // timers fire only when a test says so
+		h.timers = append(h.timers, msg)
+		return nil
+	}
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
 	h.run(h.m.Init())
 	return h
@@ -357,4 +365,70 @@ func (h *harness) items() []string {
 		out = append(out, fmt.Sprintf("%s:%s", it.body, it.msg.State))
 	}
 	return out
+}
+
+func (f *fakeAccount) Correct(_ context.Context, id int64, body string) error {
+	f.record("Correct", fmt.Sprint(id), body)
+	return f.opErr
+}
+
+func (f *fakeAccount) Retract(_ context.Context, id int64) error {
+	f.record("Retract", fmt.Sprint(id))
+	return f.opErr
+}
+
+func (f *fakeAccount) React(_ context.Context, id int64, emojis []string) error {
+	f.record("React", append([]string{fmt.Sprint(id)}, emojis...)...)
+	return f.opErr
+}
+
+func (f *fakeAccount) Reply(_ context.Context, id int64, body string) (store.Message, error) {
+	f.record("Reply", fmt.Sprint(id), body)
+	f.mu.Lock()
+	f.nextID++
+	n := f.nextID
+	f.mu.Unlock()
+	return store.Message{ID: n, Account: f.jid, Direction: store.Outgoing, Kind: store.KindChat, Body: body,
+		ReplyTo: fmt.Sprint("ref", id), Timestamp: testNow, State: store.StateSent}, f.opErr
+}
+
+func (f *fakeAccount) SendChatState(_ context.Context, peer, state string) error {
+	f.record("SendChatState", peer, state)
+	return nil
+}
+
+func (f *fakeAccount) MarkDisplayed(_ context.Context, id int64) error {
+	f.record("MarkDisplayed", fmt.Sprint(id))
+	return nil
+}
+
+func (f *fakeAccount) SetActive(_ context.Context, active bool) error {
+	f.record("SetActive", fmt.Sprint(active))
+	return nil
+}
+
+func (s *fakeStore) Message(_ context.Context, id int64) (store.Message, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ms := range s.msgs {
+		for _, m := range ms {
+			if m.ID == id {
+				return m, nil
+			}
+		}
+	}
+	return store.Message{}, fmt.Errorf("no message %d", id)
+}
+
+func (s *fakeStore) Reactions(_ context.Context, ids []int64) (map[int64][]store.Reaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("Reactions", fmt.Sprint(ids))
+	out := map[int64][]store.Reaction{}
+	for _, id := range ids {
+		if r, ok := s.reactions[id]; ok {
+			out[id] = r
+		}
+	}
+	return out, nil
 }

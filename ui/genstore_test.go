@@ -74,3 +74,8 @@ func (g *genStore) OpenConversation(_ context.Context, acct, peer string, kind s
 	return store.Conversation{Account: acct, Peer: peer, Kind: kind}, nil
 }
 func (g *genStore) MarkRead(context.Context, string, string) error { return nil }
+
+func (g *genStore) Message(_ context.Context, id int64) (store.Message, error) { return g.msg(id), nil }
+func (g *genStore) Reactions(context.Context, []int64) (map[int64][]store.Reaction, error) {
+	return nil, nil
+}

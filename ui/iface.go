@@ -20,11 +20,22 @@ type Account interface {
 	Deny(ctx context.Context, jid string) error
 	SetPresence(ctx context.Context, show session.Show, status string) error
 
+	// Message features of 1:1 chats (XEP-0308, 0424, 0444, 0461, 0085,
+	// 0333). SetActive (XEP-0352) is used when the account has it.
+	Correct(ctx context.Context, id int64, body string) error
+	Retract(ctx context.Context, id int64) error
+	React(ctx context.Context, id int64, emojis []string) error
+	Reply(ctx context.Context, id int64, body string) (store.Message, error)
+	SendChatState(ctx context.Context, peer, state string) error
+	MarkDisplayed(ctx context.Context, id int64) error
+
 	OMEMO // end-to-end encryption (omemo.go)
 
 	// Group chats (XEP-0045) and their bookmarks (XEP-0402).
 	JoinRoom(ctx context.Context, roomJID, nick, password string) error
 	LeaveRoom(ctx context.Context, roomJID string) error
+	LeaveRoomWithReason(ctx context.Context, roomJID, reason string) error
+	DeclineInvite(ctx context.Context, inv muc.Invite, reason string) error
 	SendGroupMessage(ctx context.Context, roomJID, body string) (store.Message, error)
 	SetSubject(ctx context.Context, roomJID, subject string) error
 	ChangeNick(ctx context.Context, roomJID, nick string) error
@@ -61,4 +72,8 @@ type Store interface {
 	Contacts(ctx context.Context, acct string) ([]store.Contact, error)
 	OpenConversation(ctx context.Context, acct, peer string, kind store.ConvKind) (store.Conversation, error)
 	MarkRead(ctx context.Context, acct, peer string) error
+	// Message returns one message by id.
+	Message(ctx context.Context, id int64) (store.Message, error)
+	// Reactions returns the reactions to the given messages.
+	Reactions(ctx context.Context, ids []int64) (map[int64][]store.Reaction, error)
 }

@@ -125,10 +125,10 @@ func keyActions() []keyAction {
 		{bind("scroll down", "pgdown"), scopeSelect, (*Model).pageDown, nil},
 		{bind("copy the message's text (OSC 52)", "y"), scopeSelect, (*Model).copySelected, nil},
 		{bind("open the message's first link", "o"), scopeSelect, (*Model).openSelectedLink, nil},
-		{bind("reply", "r"), scopeSelect, notYet("replying"), nil},
-		{bind("correct", "e"), scopeSelect, notYet("correcting"), nil},
-		{bind("retract", "d"), scopeSelect, notYet("retracting"), nil},
-		{bind("react", "+"), scopeSelect, notYet("reacting"), nil},
+		{bind("reply", "r"), scopeSelect, (*Model).replySelected, nil},
+		{bind("correct (your own message)", "e"), scopeSelect, (*Model).correctSelected, nil},
+		{bind("retract (your own message)", "d"), scopeSelect, (*Model).retractSelected, nil},
+		{bind("react (1–6 or an emoji; again removes it)", "+"), scopeSelect, (*Model).reactSelected, nil},
 		{bind("back to typing", "esc", "i"), scopeSelect, (*Model).leaveSelection, nil},
 
 		{bind("go to the message in its conversation", "enter"), scopeSearch, (*Model).searchOpen, nil},
@@ -160,6 +160,12 @@ func keyActions() []keyAction {
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.confirm != nil {
 		return m.confirmKey(k)
+	}
+	if m.react != nil && k.String() != "ctrl+c" {
+		return m.reactKey(k)
+	}
+	if m.compose.kind != "" && k.String() == "esc" && m.scope() == scopeInput {
+		return m.cancelCompose()
 	}
 	if m.omemo.held != nil {
 		if cmd, ok := m.answerPlain(k); ok {
@@ -212,7 +218,12 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		// Typing in the roster starts a message.
 		m.setFocus(focusInput)
 	}
-	return m.editInput(k)
+	before := m.input.Value()
+	cmd := m.editInput(k)
+	if m.input.Value() == before {
+		return cmd // moving the cursor is not typing
+	}
+	return tea.Batch(cmd, m.onTyped())
 }
 
 // scope is where keys go now.

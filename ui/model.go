@@ -103,6 +103,14 @@ type Model struct {
 	form      configForm   // the /config overlay
 	confirm   *confirmation
 
+	compose   composeMode  // reply or correct mode of the input (features.go)
+	react     *reactPrompt // the open reaction prompt
+	typing    *typingState // the contact typing in the open conversation
+	typingSeq int
+	typingOut typingOut                            // our own chat state
+	after     func(time.Duration, tea.Msg) tea.Cmd // timers; tests replace it
+	displayed int64                                // newest message of the open chat a read marker went for
+
 	newConvAcct int // account chosen with /account for new conversations; -1 if none
 	chat        chatPane
 	input       inputLine
@@ -188,6 +196,7 @@ func New(opts Options) *Model {
 	m.roster = newRoster(&m.st, m.accts)
 	m.roster.hideOffline = opts.HideOffline
 	m.bell, m.notifier, m.termFocused = opts.Bell, notifierFor(opts), true
+	m.after = tickAfter
 	m.opener = opts.OpenCommand
 	if m.opener == nil {
 		m.opener = []string{"xdg-open"}
@@ -278,15 +287,15 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case accountLoadedMsg:
 		return m, m.onAccountLoaded(msg)
 	case convLoadedMsg:
-		return m, tea.Batch(m.onConvLoaded(msg), m.refreshEncryption())
+		return m, tea.Batch(m.onConvLoaded(msg), m.refreshEncryption(), m.pageReactions(msg.msgs), m.markDisplayed())
 	case omemoMsg:
 		return m, m.onOMEMOMsg(msg)
 	case omemoEvent:
 		return m, m.onOMEMOEvent(msg)
 	case olderLoadedMsg:
-		return m, m.onOlderLoaded(msg)
+		return m, tea.Batch(m.onOlderLoaded(msg), m.pageReactions(msg.msgs))
 	case newerLoadedMsg:
-		return m, m.onNewerLoaded(msg)
+		return m, tea.Batch(m.onNewerLoaded(msg), m.pageReactions(msg.msgs))
 	case sentMsg:
 		return m, m.onSent(msg)
 	case opDoneMsg:
@@ -298,8 +307,26 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case tea.FocusMsg:
 		m.termFocused = true
+		return m, tea.Batch(m.setActiveCmd(true), m.markDisplayed())
 	case tea.BlurMsg:
 		m.termFocused = false
+		return m, m.setActiveCmd(false)
+	case session.MessageUpdatedEvent:
+		return m, m.onMessageUpdated(msg)
+	case session.ChatStateEvent:
+		return m, m.onChatState(msg)
+	case reactionsMsg:
+		m.onReactions(msg)
+	case msgReloadedMsg:
+		m.onMsgReloaded(msg)
+	case featureDoneMsg:
+		m.onFeatureDone(msg)
+	case pausedTickMsg:
+		return m, m.onPausedTick(msg)
+	case typingExpiredMsg:
+		if m.typing != nil && m.typing.seq == msg.seq {
+			m.clearTyping()
+		}
 	case notifyDoneMsg:
 		m.log.Warn("desktop notification", "err", msg.err)
 	case searchDoneMsg:

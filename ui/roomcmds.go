@@ -186,9 +186,8 @@ func (m *Model) cmdPart(reason string) tea.Cmd {
 		return nil
 	}
 	room := r.jid
-	_ = reason // the session's LeaveRoom sends no status text
 	return m.roomOp(i, room, "leave "+r.label(), "left "+r.label(), func(ctx context.Context, a Account) error {
-		return a.LeaveRoom(ctx, room)
+		return a.LeaveRoomWithReason(ctx, room, reason)
 	})
 }
 
@@ -563,12 +562,20 @@ func (m *Model) cmdAccept(args string) tea.Cmd {
 }
 
 func (m *Model) cmdDecline(args string) tea.Cmd {
-	_, in, ok := m.takeInvite(args)
+	i, in, ok := m.takeInvite(args)
 	if !ok {
 		return nil
 	}
-	m.status.Info("dropped the invitation to " + sanitize.Line(in.Room))
-	return nil
+	m.status.Info("declined the invitation to " + sanitize.Line(in.Room))
+	acct := m.accts[i].client
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := acct.DeclineInvite(ctx, in, ""); err != nil {
+			return session.NoticeEvent{Account: acct.Account(), Text: "could not decline the invitation to " + in.Room, Err: err}
+		}
+		return nil
+	}
 }
 
 // scrollOccupants scrolls the occupant list by a page in direction dir.

@@ -81,7 +81,8 @@ func TestRoomCommands(t *testing.T) {
 	for _, tc := range []struct {
 		line, method, args string
 	}{
-		{"/part", "LeaveRoom", room},
+		{"/part", "LeaveRoom", room + " "},
+		{"/part see you", "LeaveRoom", room + " see you"},
 		{"/nick newme", "ChangeNick", room + " newme"},
 		{"/topic new topic here", "SetSubject", room + " new topic here"},
 		{"/invite carol@example.org come in", "Invite", room + " " + carol + " come in"},
@@ -371,6 +372,11 @@ func TestInvites(t *testing.T) {
 	}
 	if countCalls(acc.Calls(), "JoinRoom") != 1 || len(h.m.accts[0].invites) != 0 {
 		t.Errorf("declined invitation joined, or invitations left: %v", h.m.accts[0].invites)
+	}
+	// The decline went to the session (which tells the inviter).
+	d, ok := lastCall(acc.Calls(), "DeclineInvite")
+	if !ok || d.args[0] != "other@conference.example.org" || d.args[1] != bob {
+		t.Errorf("DeclineInvite calls: %v", acc.Calls())
 	}
 }
 

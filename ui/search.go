@@ -203,6 +203,9 @@ func (m *Model) openAround(i int, msg store.Message) tea.Cmd {
 	m.input.SetValue(w.draft)
 	m.layout()
 	gen := m.chat.Reset(i, msg.Peer, msg.Kind)
+	m.chat.ownJID = m.accts[i].jid
+	m.compose, m.react, m.typing = composeMode{}, nil, nil
+	m.typingOut, m.displayed = typingOut{}, 0
 	m.accts[i].unread[msg.Peer] = 0
 	m.roster.Invalidate()
 	m.roster.Select(i, msg.Peer)

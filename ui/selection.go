@@ -44,7 +44,7 @@ func (m *Model) enterSelection() tea.Cmd {
 	m.input.Blur()
 	m.chat.selID = m.sel.id
 	m.chat.ShowItem(len(m.chat.items) - 1)
-	m.status.Info("selection: j/k move · y copy · o open link · Esc back to typing")
+	m.status.Info("selection: j/k move · y copy · o open link · r reply · e correct · d retract · + react · Esc back")
 	return nil
 }
 
@@ -165,14 +165,6 @@ func (m *Model) onOpened(msg openedMsg) {
 	if msg.err != nil {
 		m.log.Warn("opening a link", "link", msg.link, "err", msg.err)
 		m.status.Error("could not open " + sanitize.Line(msg.link) + ": " + sanitize.Line(msg.err.Error()))
-	}
-}
-
-// notYet answers the message actions that need protocol support first.
-func notYet(what string) func(m *Model) tea.Cmd {
-	return func(m *Model) tea.Cmd {
-		m.status.Info(what + " is not yet supported")
-		return nil
 	}
 }
 

@@ -101,12 +101,6 @@ func TestSelectionMode(t *testing.T) {
 	if text, _ := h.m.status.Text(); !strings.Contains(text, "no link") {
 		t.Errorf("o without a link: %q", text)
 	}
-	for _, k := range []string{"r", "e", "d", "+"} {
-		h.press(k)
-		if text, _ := h.m.status.Text(); !strings.Contains(text, "not yet supported") {
-			t.Errorf("%s: status %q", k, text)
-		}
-	}
 	h.press("i")
 	if h.m.sel.active || h.m.focus != focusInput {
 		t.Fatal("i did not return to the input")

@@ -52,20 +52,21 @@ type styles struct {
 	statusWins  lipgloss.Style
 
 	// message styling (XEP-0393) and links
-	mono       bool
-	dark       bool // the terminal's background is dark
-	colorNames bool // senders in their XEP-0392 colours
-	strong     lipgloss.Style
-	emph       lipgloss.Style
-	strike     lipgloss.Style
-	code       lipgloss.Style
-	link       lipgloss.Style
-	quote      lipgloss.Style
-	pre        lipgloss.Style
-	lock       lipgloss.Style
-	edited     lipgloss.Style
-	segStyles  map[attr][2]string // escape sequences of attribute sets, built on demand
-	names      map[string]lipgloss.Style
+	mono        bool
+	dark        bool // the terminal's background is dark
+	colorNames  bool // senders in their XEP-0392 colours
+	strong      lipgloss.Style
+	emph        lipgloss.Style
+	strike      lipgloss.Style
+	code        lipgloss.Style
+	link        lipgloss.Style
+	quote       lipgloss.Style
+	pre         lipgloss.Style
+	lock        lipgloss.Style
+	edited      lipgloss.Style
+	ownReaction lipgloss.Style     // our own reactions under a message
+	segStyles   map[attr][2]string // escape sequences of attribute sets, built on demand
+	names       map[string]lipgloss.Style
 }
 
 // maxNameStyles bounds the cache of name colours.
@@ -196,6 +197,7 @@ func newStyles(mono, dark bool, pal palette) styles {
 	s.quote = fg(plain.Bold(true), pal.Quote)
 	s.lock = fg(plain, green)
 	s.edited = plain.Faint(true)
+	s.ownReaction = plain.Bold(true).Reverse(true)
 	s.mention = fg(plain.Bold(true).Reverse(true), magenta)
 	s.notice = plain.Faint(true)
 	if mono {
