@@ -118,7 +118,7 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		// shows a desktop notification.
 		Bell:          cfg.UI.Notify,
 		DesktopNotify: cfg.UI.Notify,
-		Theme:         uiTheme(cfg.UI.Theme),
+		Theme:         uiTheme(cfg.UI.Theme, cfg.UI.Colors),
 		Nicks:         nicks,
 	})
 	p := tea.NewProgram(model, tea.WithContext(ctx))
@@ -149,14 +149,27 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 	return err
 }
 
-// uiTheme maps [ui] theme to the interface's theme: "auto" asks the
-// terminal for its background.
-func uiTheme(name string) ui.Theme {
-	switch name {
-	case "dark", "light":
-		return ui.Theme{Background: name}
+// uiTheme maps [ui] theme and [ui.colors] to the interface's theme:
+// "auto" asks the terminal for its background; colours not given keep the
+// theme's defaults. Names were checked when the configuration was read.
+func uiTheme(name string, colors map[string]string) ui.Theme {
+	var t ui.Theme
+	if name == "dark" || name == "light" {
+		t.Background = name
 	}
-	return ui.Theme{}
+	fields := map[string]*string{
+		"title": &t.Title, "title_background": &t.TitleBackground, "status": &t.Status,
+		"status_background": &t.StatusBackground, "status_error": &t.StatusError,
+		"online": &t.Online, "away": &t.Away, "busy": &t.Busy, "offline": &t.Offline,
+		"unread": &t.Unread, "group": &t.Group, "request": &t.Request, "error": &t.Error,
+		"link": &t.Link, "code": &t.Code, "quote": &t.Quote, "accent": &t.Accent,
+	}
+	for k, v := range colors {
+		if f, ok := fields[k]; ok {
+			*f = v
+		}
+	}
+	return t
 }
 
 // Every session event reaches the program through p.Send; these are the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -44,7 +45,14 @@ type Config struct {
 type UI struct {
 	Theme  string `toml:"theme"`  // auto (default), dark or light
 	Notify bool   `toml:"notify"` // ring the terminal bell on new messages (default false)
+	// Colors overrides single colours of the theme ([ui.colors]): names as
+	// in ColorNames, values an ANSI number ("0"–"255") or "#rrggbb".
+	Colors map[string]string `toml:"colors,omitempty"`
 }
+
+// ColorNames are the keys [ui.colors] accepts.
+var ColorNames = []string{"title", "title_background", "status", "status_background", "status_error",
+	"online", "away", "busy", "offline", "unread", "group", "request", "error", "link", "code", "quote", "accent"}
 
 // Account is one [[account]] section. After Load or Parse, JID is the
 // normalized bare JID and TLS, Resource and Nick hold their defaults when
@@ -219,6 +227,14 @@ func (c *Config) validate(x index) error {
 	}
 	if !slices.Contains(themes, c.UI.Theme) {
 		fail("ui.theme", "", "must be one of %s, got %q", quoteList(themes), c.UI.Theme)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.UI.Colors)) {
+		key := "ui.colors." + name
+		if !slices.Contains(ColorNames, name) {
+			fail(key, "", "unknown colour name; known: %s", strings.Join(ColorNames, ", "))
+		} else if !validColor(c.UI.Colors[name]) {
+			fail(key, "", "must be an ANSI colour number (0-255) or #rrggbb, got %q", c.UI.Colors[name])
+		}
 	}
 
 	seen := make(map[string]int)
@@ -456,3 +472,15 @@ func quoteList(list []string) string {
 
 // OMEMOEnabled reports whether OMEMO is on for the account (the default).
 func (a Account) OMEMOEnabled() bool { return a.OMEMO == nil || *a.OMEMO }
+
+// validColor accepts "0"–"255" and "#rrggbb".
+func validColor(v string) bool {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n >= 0 && n <= 255
+	}
+	if len(v) != 7 || v[0] != '#' {
+		return false
+	}
+	_, err := strconv.ParseUint(v[1:], 16, 32)
+	return err == nil
+}

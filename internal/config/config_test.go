@@ -361,7 +361,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		{JID: "bob@example.net", Password: "p'w\"\\ \n#x", TLS: "starttls", Resource: "xchat", Nick: "bob"},
 		{JID: "carol@example.com", AskPassword: true, TLS: "starttls", Resource: "xchat", Nick: "carol"},
 	}
-	if !reflect.DeepEqual(out.Accounts, want) || out.UI != in.UI {
+	if !reflect.DeepEqual(out.Accounts, want) || !reflect.DeepEqual(out.UI, in.UI) {
 		t.Errorf("round trip:\n got %+v %+v\nwant %+v %+v", out.UI, out.Accounts, in.UI, want)
 	}
 	if len(out.Warnings) != 0 {
@@ -399,5 +399,22 @@ func TestSaveTightensModeAndRejectsInvalid(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestUIColors(t *testing.T) {
+	good := "[ui]\ntheme = \"dark\"\n[ui.colors]\nonline = \"#00ff00\"\nunread = \"5\"\n[[account]]\njid = \"a@b.c\"\npassword_command = \"true\"\n"
+	c, err := Parse("c.toml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.UI.Colors["online"] != "#00ff00" || c.UI.Colors["unread"] != "5" {
+		t.Errorf("colors = %v", c.UI.Colors)
+	}
+	for _, bad := range []string{"[ui.colors]\nonlin = \"1\"\n", "[ui.colors]\nonline = \"green\"\n", "[ui.colors]\nonline = \"300\"\n"} {
+		_, err := Parse("c.toml", []byte(bad+"[[account]]\njid = \"a@b.c\"\npassword_command = \"true\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "c.toml:2") || !strings.Contains(err.Error(), "ui.colors.") {
+			t.Errorf("%q: err = %v, want file:line and key", bad, err)
+		}
 	}
 }
