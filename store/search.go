@@ -34,26 +34,25 @@ type Hit struct {
 // snippetWords is how many words SearchHits' excerpts hold.
 const snippetWords = 12
 
-// indexPending adds the messages queued by the insert trigger to the
+// indexPending adds the messages above the index's watermark to the
 // full-text index: one statement, so FTS5 writes one segment for the lot.
 func indexPending(ctx context.Context, q Querier) error {
 	if _, err := q.ExecContext(ctx, `INSERT INTO messages_fts (rowid, body)
-		SELECT m.id, m.body FROM messages_fts_pending p JOIN messages m ON m.id = p.id`); err != nil {
+		SELECT id, body FROM messages WHERE id > (SELECT indexed_upto FROM messages_fts_state)`); err != nil {
 		return fmt.Errorf("store: index messages: %w", err)
 	}
-	if _, err := q.ExecContext(ctx, "DELETE FROM messages_fts_pending"); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE messages_fts_state SET indexed_upto = (SELECT coalesce(max(id), 0) FROM messages)`); err != nil {
 		return fmt.Errorf("store: index messages: %w", err)
 	}
 	return nil
 }
 
-// FlushIndex adds to the full-text index the messages inserted into the
-// messages table by other means than AddMessages (test fixtures write rows
-// with their own SQL). Search calls it too, so this only moves the work
-// ahead of the first search.
+// FlushIndex brings the full-text index up to date. The background indexer
+// calls it once writes go quiet, and Search before it searches.
 func (s *Store) FlushIndex(ctx context.Context) error {
 	var pending bool
-	if err := s.Q(ctx).QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM messages_fts_pending)").Scan(&pending); err != nil {
+	if err := s.Q(ctx).QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages
+		WHERE id > (SELECT indexed_upto FROM messages_fts_state))`).Scan(&pending); err != nil {
 		return fmt.Errorf("store: index messages: %w", err)
 	}
 	if !pending {
