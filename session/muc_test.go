@@ -261,3 +261,38 @@ func TestRoomsSurviveServerRestartAndCatchUp(t *testing.T) {
 		}
 	}
 }
+
+// A room joined on one device is joined by the account's other device at
+// once, through the PEP notification of the bookmark (XEP-0402).
+func TestBookmarkAppliedLiveOnOtherDevice(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	phone := start(t, config(srv, users[0], "phone"), "")
+	laptop := start(t, config(srv, users[0], "laptop"), "")
+	bob := start(t, config(srv, users[1], "b"), "")
+	phone.waitOnline()
+	laptop.waitOnline()
+	bob.waitOnline()
+	room, err := bob.c.CreateRoom(ctx, session.PublicChannel, "live bookmarks", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.c.JoinRoom(ctx, room, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(phone, room, "phone joined", joined)
+	laptop.waitFor("bookmark pushed", 15*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.BookmarksEvent)
+		if !ok {
+			return false
+		}
+		for _, b := range e.Bookmarks {
+			if b.JID == room && b.Autojoin {
+				return true
+			}
+		}
+		return false
+	})
+	waitRoom(laptop, room, "laptop joined by itself", joined)
+}

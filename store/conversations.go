@@ -9,7 +9,7 @@ import (
 // first.
 func (s *Store) Conversations(ctx context.Context, acct string) ([]Conversation, error) {
 	rows, err := s.Q(ctx).QueryContext(ctx,
-		`SELECT c.id, c.peer, c.kind, c.unread, c.last_ts, c.last_body, c.closed
+		`SELECT c.id, c.peer, c.kind, c.unread, c.last_ts, c.last_body, c.closed, c.muted
 		 FROM conversations c JOIN accounts a ON a.id = c.account_id
 		 WHERE a.jid = ? AND c.closed = 0
 		 ORDER BY c.last_ts DESC, c.id DESC`, acct)
@@ -21,7 +21,7 @@ func (s *Store) Conversations(ctx context.Context, acct string) ([]Conversation,
 	for rows.Next() {
 		c := Conversation{Account: acct}
 		var last int64
-		if err := rows.Scan(&c.ID, &c.Peer, &c.Kind, &c.Unread, &last, &c.LastBody, &c.Closed); err != nil {
+		if err := rows.Scan(&c.ID, &c.Peer, &c.Kind, &c.Unread, &last, &c.LastBody, &c.Closed, &c.Muted); err != nil {
 			return nil, fmt.Errorf("store: conversations: %w", err)
 		}
 		c.LastTime = fromMS(last)
@@ -49,8 +49,8 @@ func (s *Store) OpenConversation(ctx context.Context, acct, peer string, kind Co
 		err = s.Q(ctx).QueryRowContext(ctx,
 			`INSERT INTO conversations (account_id, peer, kind) VALUES (?, ?, ?)
 			 ON CONFLICT (account_id, peer) DO UPDATE SET closed = 0, kind = excluded.kind
-			 RETURNING id, kind, unread, last_ts, last_body, closed`, id, peer, kind).
-			Scan(&c.ID, &c.Kind, &c.Unread, &last, &c.LastBody, &c.Closed)
+			 RETURNING id, kind, unread, last_ts, last_body, closed, muted`, id, peer, kind).
+			Scan(&c.ID, &c.Kind, &c.Unread, &last, &c.LastBody, &c.Closed, &c.Muted)
 		if err != nil {
 			return fmt.Errorf("store: open conversation %s: %w", peer, err)
 		}

@@ -53,3 +53,13 @@ func (s *Store) SetMessageEncryption(ctx context.Context, id int64, enc string) 
 	_, err := s.Q(ctx).ExecContext(ctx, `UPDATE messages SET encryption = ? WHERE id = ?`, enc, id)
 	return err
 }
+
+// SetMuted turns a conversation's notifications off (true) or on.
+func (s *Store) SetMuted(ctx context.Context, acct, peer string, kind ConvKind, muted bool) error {
+	if _, err := s.OpenConversation(ctx, acct, peer, kind); err != nil {
+		return err
+	}
+	_, err := s.Q(ctx).ExecContext(ctx, `UPDATE conversations SET muted = ?
+		WHERE peer = ? AND account_id = (SELECT id FROM accounts WHERE jid = ?)`, muted, peer, acct)
+	return err
+}

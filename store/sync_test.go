@@ -46,3 +46,25 @@ func TestArchiveSyncAndArchiveTime(t *testing.T) {
 		t.Fatalf("timestamp after archive copy = %v (%v), want %v", got.Timestamp, err, t0)
 	}
 }
+
+func TestMuteConversation(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := Message{Account: "me@x", Peer: "p@x", Sender: "p@x", Body: "hi"}
+	if _, err := st.AddMessage(ctx, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []bool{true, false} {
+		if err := st.SetMuted(ctx, "me@x", "p@x", KindChat, want); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := st.Conversations(ctx, "me@x")
+		if err != nil || len(cs) != 1 || cs[0].Muted != want {
+			t.Fatalf("after SetMuted(%v): %+v, %v", want, cs, err)
+		}
+	}
+}

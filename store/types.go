@@ -103,4 +103,5 @@ type Conversation struct {
 	LastTime time.Time // timestamp of the newest message, zero if none
 	LastBody string
 	Closed   bool // the user closed the window; a new message reopens it
+	Muted    bool // no notifications for this conversation
 }

@@ -511,8 +511,10 @@ func (p *chatPane) mark(it *chatItem) string {
 		m = "…"
 	case store.StateSent:
 		m = "✓"
-	case store.StateDelivered, store.StateRead:
+	case store.StateDelivered:
 		m = "✓✓"
+	case store.StateRead:
+		m = "✓✓ read" // distinct without colour (NO_COLOR)
 	case store.StateFailed:
 		m = "✗"
 		if it.errTxt != "" {

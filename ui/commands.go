@@ -30,6 +30,8 @@ func commandTable() []command {
 		{"correct", "[TEXT]", "correct your last message here (no TEXT: edit it in the input)", (*Model).cmdCorrect},
 		{"retract", "", "retract your last message here (asks y/n)", (*Model).cmdRetract},
 		{"close", "", "close the current window (the history is kept)", func(m *Model, _ string) tea.Cmd { return m.closeWindow() }},
+		{"mute", "", "no notifications from the current conversation (kept across restarts)", func(m *Model, _ string) tea.Cmd { return m.cmdMute(true) }},
+		{"unmute", "", "notifications from the current conversation again", func(m *Model, _ string) tea.Cmd { return m.cmdMute(false) }},
 		{"add", "JID [name]", "add JID to the roster and ask to see its presence", (*Model).cmdAdd},
 		{"remove", "JID", "remove JID from the roster", (*Model).cmdRemove},
 		{"approve", "JID", "let JID see your presence", (*Model).cmdApprove},

@@ -215,6 +215,13 @@ func (s *fakeStore) Conversations(_ context.Context, acct string) ([]store.Conve
 	return slices.Clone(s.convs[acct]), nil
 }
 
+func (s *fakeStore) SetMuted(_ context.Context, acct, peer string, _ store.ConvKind, muted bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.record("SetMuted", acct, peer, fmt.Sprint(muted))
+	return nil
+}
+
 func (s *fakeStore) Contacts(_ context.Context, acct string) ([]store.Contact, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -66,6 +66,8 @@ func (g *genStore) Search(context.Context, string, string, string, int) ([]store
 	return nil, nil
 }
 func (g *genStore) CloseConversation(context.Context, string, string) error { return nil }
+func (g *genStore) SetMuted(context.Context, string, string, store.ConvKind, bool) error { return nil }
+
 func (g *genStore) Conversations(context.Context, string) ([]store.Conversation, error) {
 	return nil, nil
 }

@@ -69,6 +69,7 @@ type Store interface {
 	// message arrives; its history is kept.
 	CloseConversation(ctx context.Context, acct, peer string) error
 	Conversations(ctx context.Context, acct string) ([]store.Conversation, error)
+	SetMuted(ctx context.Context, acct, peer string, kind store.ConvKind, muted bool) error
 	Contacts(ctx context.Context, acct string) ([]store.Contact, error)
 	OpenConversation(ctx context.Context, acct, peer string, kind store.ConvKind) (store.Conversation, error)
 	MarkRead(ctx context.Context, acct, peer string) error

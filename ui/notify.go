@@ -41,6 +41,9 @@ func (m *Model) notifyCmd(i int, msg store.Message) tea.Cmd {
 	if m.termFocused && m.chat.IsOpen(i, msg.Peer) {
 		return nil
 	}
+	if m.accts[i].convs[msg.Peer].Muted {
+		return nil // /mute
+	}
 	now := m.now()
 	if !m.lastNotify.IsZero() && now.Sub(m.lastNotify) < notifyGap {
 		return nil
@@ -101,4 +104,35 @@ func notifierFor(opts Options) []string {
 		return []string{path, "--app-name=xchat"}
 	}
 	return nil
+}
+
+// cmdMute turns the current conversation's notifications off (or on).
+func (m *Model) cmdMute(muted bool) tea.Cmd {
+	w := m.currentWindow()
+	if w < 0 {
+		m.status.Error("no window is open")
+		return nil
+	}
+	win := m.wins.wins[w]
+	a := m.accts[win.acct]
+	c := a.convs[win.peer]
+	c.Muted = muted
+	a.convs[win.peer] = c
+	if muted {
+		m.status.Info("no notifications from " + a.labelOf(win.peer) + " (/unmute to undo)")
+	} else {
+		m.status.Info("notifications from " + a.labelOf(win.peer) + " are on")
+	}
+	base, st, acct, peer, kind, log := m.ctx, m.store, a.jid, win.peer, c.Kind, m.log
+	if st == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, opTimeout)
+		defer cancel()
+		if err := st.SetMuted(ctx, acct, peer, kind, muted); err != nil && log != nil {
+			log.Error("store: mute", "err", err)
+		}
+		return nil
+	}
 }

@@ -114,3 +114,40 @@ func TestNotificationsOff(t *testing.T) {
 		t.Errorf("title = %q", h.m.windowTitle())
 	}
 }
+
+// /mute silences one conversation (and is stored); /unmute undoes it.
+func TestMuteConversation(t *testing.T) {
+	now := testNow
+	st := newFakeStore()
+	st.contacts[me] = []store.Contact{{Account: me, JID: alice}, {Account: me, JID: bob}}
+	a := newFakeAccount(me)
+	h := newHarnessOpts(t, Options{Accounts: []Account{a}, Store: st, Location: time.UTC,
+		Now: func() time.Time { return now }, Bell: true}, st, []*fakeAccount{a})
+	incoming := func(peer string) int {
+		t.Helper()
+		now = now.Add(3 * time.Second)
+		in := st.add(store.Message{Account: me, Peer: peer, Body: "x", Timestamp: now, Sender: peer})
+		return bells(collect(h.update(session.MessageEvent{Account: me, Message: in})))
+	}
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	h.typeText("/mute")
+	h.press("enter")
+	if c, ok := lastCall(st.Calls(), "SetMuted"); !ok || strings.Join(c.args, " ") != me+" "+alice+" true" {
+		t.Errorf("mute not stored: %v", st.Calls())
+	}
+	h.typeText("/msg " + bob) // alice is no longer on screen
+	h.press("enter")
+	if n := incoming(alice); n != 0 {
+		t.Errorf("muted conversation rang %d times", n)
+	}
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	h.typeText("/unmute")
+	h.press("enter")
+	h.typeText("/msg " + bob)
+	h.press("enter")
+	if n := incoming(alice); n != 1 {
+		t.Errorf("unmuted conversation rang %d times, want 1", n)
+	}
+}
