@@ -65,7 +65,7 @@ func (g *genStore) After(_ context.Context, acct, peer string, id int64, n int) 
 func (g *genStore) Search(context.Context, string, string, string, int) ([]store.Message, error) {
 	return nil, nil
 }
-func (g *genStore) CloseConversation(context.Context, string, string) error { return nil }
+func (g *genStore) CloseConversation(context.Context, string, string) error              { return nil }
 func (g *genStore) SetMuted(context.Context, string, string, store.ConvKind, bool) error { return nil }
 
 func (g *genStore) Conversations(context.Context, string) ([]store.Conversation, error) {
