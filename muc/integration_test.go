@@ -13,7 +13,7 @@ import (
 func createRoom(t *testing.T, c *rawClient, roomJID, nick, name string, preset func(*Form, string) []string) *Room {
 	t.Helper()
 	r := NewRoom(roomJID, nick)
-	r.SetOwnJID(c.bare)
+	r.SetOwnJID(c.Bare)
 	c.Send(t, r.Join(nick, JoinOptions{}))
 	evs := c.until(t, r, func(e Event) bool { _, ok := e.(Joined); return ok })
 	j := evs[len(evs)-1].(Joined)
@@ -89,20 +89,20 @@ func TestProsodyIntegration(t *testing.T) {
 		t.Errorf("members-only join: %#v", je)
 	}
 	// A mediated invitation reaches him (and makes him a member).
-	alice.Send(t, MediatedInvite(group, bob.bare, "come in"))
+	alice.Send(t, MediatedInvite(group, bob.Bare, "come in"))
 	raw := bob.waitRaw(t, func(b []byte) bool { _, ok, _ := ParseInvite(b); return ok })
 	inv, _, _ := ParseInvite(raw)
-	if inv.Room != group || bareJID(inv.From) != alice.bare || inv.Reason != "come in" || inv.Direct {
+	if inv.Room != group || bareJID(inv.From) != alice.Bare || inv.Reason != "come in" || inv.Direct {
 		t.Errorf("invite %#v from %s", inv, raw)
 	}
 	members, err := ParseAffiliationList(alice.IQOK(t, AffiliationListQuery(group, AffOwner)))
-	if err != nil || len(members) != 1 || members[0].JID != alice.bare || members[0].Affiliation != AffOwner {
+	if err != nil || len(members) != 1 || members[0].JID != alice.Bare || members[0].Affiliation != AffOwner {
 		t.Errorf("owners %#v %v", members, err)
 	}
 
 	// Bob joins the channel; alice sees him arrive.
 	bChan := NewRoom(channel, "bob")
-	bChan.SetOwnJID(bob.bare)
+	bChan.SetOwnJID(bob.Bare)
 	bob.Send(t, bChan.Join("bob", JoinOptions{MaxStanzas: 5}))
 	evs = bob.until(t, bChan, func(e Event) bool { _, ok := e.(Joined); return ok })
 	if len(evs) != 2 {

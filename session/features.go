@@ -217,7 +217,7 @@ func (c *Client) Correct(ctx context.Context, id int64, body string) error {
 		if err != nil {
 			return err
 		}
-		el := fmt.Sprintf(`<replace xmlns="%s" id="%s"></replace>`, nsCorrect, xmlAttr(m.OriginID))
+		el := fmt.Sprintf(`<replace xmlns="%s" id="%s"></replace>`, nsCorrect, xmlText(m.OriginID))
 		if err := c.sendFeature(ctx, m.Peer, body, el); err != nil {
 			return err
 		}
@@ -237,7 +237,7 @@ func (c *Client) Retract(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		el := fmt.Sprintf(`<retract xmlns="%s" id="%s"></retract><fallback xmlns="urn:xmpp:fallback:0" for="%s"></fallback>`, nsRetract, xmlAttr(m.OriginID), nsRetract)
+		el := fmt.Sprintf(`<retract xmlns="%s" id="%s"></retract><fallback xmlns="urn:xmpp:fallback:0" for="%s"></fallback>`, nsRetract, xmlText(m.OriginID), nsRetract)
 		if err := c.sendFeature(ctx, m.Peer, "This person attempted to retract a previous message, but it's unsupported by your client.", el); err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func (c *Client) React(ctx context.Context, id int64, emojis []string) error {
 			ref = strings.TrimPrefix(ref, "id:")
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, `<reactions xmlns="%s" id="%s">`, nsReactions, xmlAttr(ref))
+		fmt.Fprintf(&b, `<reactions xmlns="%s" id="%s">`, nsReactions, xmlText(ref))
 		for _, e := range cleanReactions(emojis) {
 			b.WriteString("<reaction>" + xmlText(e) + "</reaction>")
 		}
@@ -340,33 +340,14 @@ func (c *Client) MarkDisplayed(ctx context.Context, id int64) error {
 			to = j.String()
 		}
 		return c.send(ctx, outMessage{ID: newID(), To: to, Type: "chat",
-			Raw: fmt.Sprintf(`<displayed xmlns="%s" id="%s"></displayed><store xmlns="urn:xmpp:hints"></store>`, nsMarkers, xmlAttr(strings.TrimPrefix(m.OriginID, "id:")))})
+			Raw: fmt.Sprintf(`<displayed xmlns="%s" id="%s"></displayed><store xmlns="urn:xmpp:hints"></store>`, nsMarkers, xmlText(strings.TrimPrefix(m.OriginID, "id:")))})
 	})
 }
 
-func xmlAttr(s string) string { return xmlText(s) }
-
+// xmlText escapes s for an attribute value or text in hand-built XML.
 func xmlText(s string) string {
 	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '"':
-			b.WriteString("&quot;")
-		case '\'':
-			b.WriteString("&apos;")
-		default:
-			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
-				continue // not allowed in XML 1.0
-			}
-			b.WriteRune(r)
-		}
-	}
+	_ = xml.EscapeText(&b, []byte(s)) // writes to a Builder never fail
 	return b.String()
 }
 

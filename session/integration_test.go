@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"xchat/internal/testserver"
+	"xchat/internal/xmpptest"
 	"xchat/session"
 	"xchat/store"
 )
@@ -381,8 +382,8 @@ func TestRosterPushSpoofingIgnored(t *testing.T) {
 	users := srv.Users(t, 2)
 	alice := start(t, config(srv, users[0], "a"), "")
 	alice.waitOnline()
-	raw := dialRaw(t, srv, users[1])
-	resp := raw.IQ(t, fmt.Sprintf(`<iq type='set' to='%s/a' id='evil'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example' name='Trust me' subscription='both'/></query></iq>`, users[0].JID))
+	raw := xmpptest.Dial(t, srv, users[1])
+	resp := string(raw.IQ(t, []byte(fmt.Sprintf(`<iq type='set' to='%s/a' id='evil'><query xmlns='jabber:iq:roster'><item jid='mallory@evil.example' name='Trust me' subscription='both'/></query></iq>`, users[0].JID))))
 	if !strings.Contains(resp, `type="error"`) && !strings.Contains(resp, `type='error'`) {
 		t.Fatalf("forged roster push answered %s, want an error", resp)
 	}

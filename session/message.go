@@ -260,13 +260,7 @@ func (c *Client) receiptReceived(ctx context.Context, from jid.JID, id string) {
 	if err != nil || orig.Direction != store.Outgoing || orig.Peer != peer {
 		return
 	}
-	if err := c.st.SetState(ctx, orig.ID, store.StateDelivered, ""); err != nil {
-		c.log.Error("store: set state", "err", err)
-		return
-	}
-	if m, err := c.st.Message(ctx, orig.ID); err == nil {
-		c.emit(MessageStateEvent{Account: c.acct, Peer: peer, ID: orig.ID, State: m.State})
-	}
+	c.advance(ctx, orig.ID, store.StateDelivered)
 }
 
 // handleMessageError marks our message failed when the server or the peer
@@ -475,15 +469,7 @@ func (c *Client) startBarrier(ctx context.Context) {
 			return
 		}
 		for _, id := range ids {
-			if err := c.st.SetState(ctx, id, store.StateSent, ""); err != nil {
-				c.log.Error("store: set state", "err", err)
-				continue
-			}
-			m, err := c.st.Message(ctx, id)
-			if err != nil {
-				continue
-			}
-			c.emit(MessageStateEvent{Account: c.acct, Peer: m.Peer, ID: id, State: m.State})
+			c.advance(ctx, id, store.StateSent)
 		}
 		c.startBarrier(ctx)
 	})

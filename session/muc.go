@@ -326,9 +326,7 @@ func (c *Client) storeGroupMessage(ctx context.Context, rm *room, e muc.GroupMes
 	if e.IsSelf {
 		// The reflection of a message we stored as pending.
 		if old, err := c.st.Message(ctx, m.ID); err == nil && old.State < store.StateDelivered {
-			if err := c.st.SetState(ctx, m.ID, store.StateDelivered, ""); err == nil {
-				c.emit(MessageStateEvent{Account: c.acct, Peer: m.Peer, ID: m.ID, State: store.StateDelivered})
-			}
+			c.advance(ctx, m.ID, store.StateDelivered)
 		}
 	}
 }

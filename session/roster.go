@@ -18,10 +18,9 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 	if err != nil {
 		c.log.Warn("store: roster version", "err", err)
 	}
-	q := rosterQuery{}
-	if c.serverSupportsRosterVer(ctx) || ver != "" {
-		q.Ver = &ver
-	}
+	// Always send ver (empty the first time): RFC 6121 §2.6 allows it, and a
+	// server without versioning ignores it.
+	q := rosterQuery{Ver: &ver}
 	c.iq(ctx, "get", "", q, func(resp []byte, err error) {
 		if err != nil {
 			c.log.Warn("roster fetch failed", "err", err)
@@ -46,11 +45,6 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		c.publishOMEMO(ctx)
 	})
 }
-
-// serverSupportsRosterVer tells from the cached stream features whether to
-// send a version. mellium keeps only negotiated features, so we rely on the
-// stored version instead: asking with ver="" is allowed by RFC 6121 §2.6.
-func (c *Client) serverSupportsRosterVer(context.Context) bool { return true }
 
 // applyRosterResult stores a roster result; an empty result means "your
 // version is current" (RFC 6121 §2.6.3) and keeps what we have.

@@ -323,14 +323,15 @@ func (c *Client) ackUpTo(ctx context.Context, h uint32) {
 			break
 		}
 		n++
-		c.markSent(ctx, it.id)
+		c.advance(ctx, it.id, store.StateSent)
 	}
 	c.sm.unacked = c.sm.unacked[n:]
 }
 
-// markSent moves a message from Pending to Sent and tells the UI.
-func (c *Client) markSent(ctx context.Context, id int64) {
-	if err := c.st.SetState(ctx, id, store.StateSent, ""); err != nil {
+// advance moves our message to a later state (the store never moves one
+// back) and tells the UI the state it ends in.
+func (c *Client) advance(ctx context.Context, id int64, st store.State) {
+	if err := c.st.SetState(ctx, id, st, ""); err != nil {
 		c.log.Error("store: set state", "err", err)
 		return
 	}

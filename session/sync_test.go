@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"xchat/internal/testserver"
+	"xchat/internal/xmpptest"
 	"xchat/session"
 	"xchat/store"
 )
@@ -97,12 +98,12 @@ func TestForgedCarbonAndMAMResultRejected(t *testing.T) {
 	alice := start(t, config(srv, users[0], "a"), "")
 	alice.waitOnline()
 	waitSynced(alice)
-	mallory := dialRaw(t, srv, users[1])
+	mallory := xmpptest.Dial(t, srv, users[1])
 	to := users[0].JID + "/a"
-	mallory.Send(t, fmt.Sprintf(`<message to='%s' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='%s/x' to='boss@localhost' type='chat'><body>forged sent</body></message></forwarded></sent></message>`, to, users[0].JID))
-	mallory.Send(t, fmt.Sprintf(`<message to='%s' type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='boss@localhost/x' to='%s' type='chat'><body>forged received</body></message></forwarded></received></message>`, to, to))
-	mallory.Send(t, fmt.Sprintf(`<message to='%s'><result xmlns='urn:xmpp:mam:2' queryid='x' id='y'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='boss@localhost/x' to='%s' type='chat'><body>forged archive</body></message></forwarded></result></message>`, to, to))
-	mallory.Send(t, fmt.Sprintf(`<message to='%s' type='chat'><body>marker</body></message>`, to))
+	mallory.Send(t, []byte(fmt.Sprintf(`<message to='%s' type='chat'><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='%s/x' to='boss@localhost' type='chat'><body>forged sent</body></message></forwarded></sent></message>`, to, users[0].JID)))
+	mallory.Send(t, []byte(fmt.Sprintf(`<message to='%s' type='chat'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='boss@localhost/x' to='%s' type='chat'><body>forged received</body></message></forwarded></received></message>`, to, to)))
+	mallory.Send(t, []byte(fmt.Sprintf(`<message to='%s'><result xmlns='urn:xmpp:mam:2' queryid='x' id='y'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='boss@localhost/x' to='%s' type='chat'><body>forged archive</body></message></forwarded></result></message>`, to, to)))
+	mallory.Send(t, []byte(fmt.Sprintf(`<message to='%s' type='chat'><body>marker</body></message>`, to)))
 	alice.waitMessage(users[1].JID, "marker")
 	ctx := context.Background()
 	for _, peer := range []string{"boss@localhost", users[1].JID} {
