@@ -305,6 +305,22 @@ func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartEleme
 		h.smNonza(start)
 		return nil
 	}
+	switch start.Name.Local {
+	case "message":
+		m, raw, err := decodeMessage(start, t)
+		if err != nil {
+			return c.badStanza(start, err)
+		}
+		c.post(func() { c.handleMessage(h.gen, m, raw) })
+		return nil
+	case "presence":
+		p, raw, err := decodePresence(start, t)
+		if err != nil {
+			return c.badStanza(start, err)
+		}
+		c.post(func() { c.handlePresence(h.gen, p, raw) })
+		return nil
+	}
 	raw, err := elementBytes(start, t)
 	if err != nil {
 		var tooLarge stanzaTooLarge
@@ -315,20 +331,6 @@ func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartEleme
 		return err // the stream itself is broken
 	}
 	switch start.Name.Local {
-	case "message":
-		var m inMessage
-		if err := xml.Unmarshal(raw, &m); err != nil {
-			c.log.Warn("dropping malformed message", "err", err)
-			return nil
-		}
-		c.post(func() { c.handleMessage(h.gen, &m, raw) })
-	case "presence":
-		var p inPresence
-		if err := xml.Unmarshal(raw, &p); err != nil {
-			c.log.Warn("dropping malformed presence", "err", err)
-			return nil
-		}
-		c.post(func() { c.handlePresence(h.gen, &p, raw) })
 	case "iq":
 		var iq inIQ
 		if err := xml.Unmarshal(raw, &iq); err != nil {
@@ -339,6 +341,17 @@ func (h *handler) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartEleme
 	default:
 		c.log.Debug("ignoring top-level element", "name", start.Name.Local, "ns", start.Name.Space)
 	}
+	return nil
+}
+
+// badStanza logs and drops a message or presence that could not be decoded;
+// an error that broke the stream itself ends the session.
+func (c *Client) badStanza(start *xml.StartElement, err error) error {
+	var bad badStanza
+	if !errors.As(err, &bad) {
+		return err
+	}
+	c.log.Warn("dropping malformed stanza", "name", start.Name.Local, "err", bad.err)
 	return nil
 }
 

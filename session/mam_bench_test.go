@@ -37,7 +37,8 @@ func mamResultXML(queryID string, i int) []byte {
 }
 
 // decodeStanza is what the connection handler does with a top-level
-// element: re-encode its tokens (elementBytes), then unmarshal.
+// element: the stream's decoder tokenizes it once (here from bytes) and
+// decodeMessage reads those tokens into the struct and the raw bytes.
 func decodeStanza(b []byte) (*inMessage, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	tok, err := d.Token()
@@ -48,15 +49,8 @@ func decodeStanza(b []byte) (*inMessage, error) {
 	if !ok {
 		return nil, fmt.Errorf("not an element: %T", tok)
 	}
-	raw, err := elementBytes(&start, d)
-	if err != nil {
-		return nil, err
-	}
-	var m inMessage
-	if err := xml.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
+	m, _, err := decodeMessage(&start, d)
+	return m, err
 }
 
 // BenchmarkMAMIngest replays archive pages through the client's MAM path:

@@ -56,7 +56,9 @@ type inMessage struct {
 	// Receipts (XEP-0184).
 	ReceiptRequest *struct{}   `xml:"urn:xmpp:receipts request"`
 	ReceiptFor     *receiptFor `xml:"urn:xmpp:receipts received"`
-	Inner          string      `xml:",innerxml"` // kept for later protocol layers (OMEMO)
+	// Inner is the children as XML, for later protocol layers (OMEMO);
+	// decodeMessage fills it (a token decoder cannot).
+	Inner string `xml:"-"`
 }
 
 type carbon struct {
@@ -89,11 +91,13 @@ type reply struct {
 }
 
 type fallback struct {
-	For    string `xml:"for,attr"`
-	Bodies []struct {
-		Start *int `xml:"start,attr"`
-		End   *int `xml:"end,attr"`
-	} `xml:"body"`
+	For    string          `xml:"for,attr"`
+	Bodies []fallbackRange `xml:"body"`
+}
+
+type fallbackRange struct {
+	Start *int `xml:"start,attr"`
+	End   *int `xml:"end,attr"`
 }
 
 type receiptFor struct {
@@ -225,7 +229,7 @@ type inPresence struct {
 	Status   []langText `xml:"status"`
 	Priority string     `xml:"priority"`
 	Error    *stanzaErr `xml:"error"`
-	Inner    string     `xml:",innerxml"`
+	Inner    string     `xml:"-"` // the children as XML; decodePresence fills it
 }
 
 func (p *inPresence) status() string {
