@@ -468,9 +468,7 @@ func (c *Client) startBarrier(ctx context.Context) {
 			// after the next login.
 			return
 		}
-		for _, id := range ids {
-			c.advance(ctx, id, store.StateSent)
-		}
+		c.advanceAll(ctx, ids, store.StateSent)
 		c.startBarrier(ctx)
 	})
 }

@@ -317,15 +317,39 @@ func (c *Client) smAcked(gen uint64, h uint32) {
 
 func (c *Client) ackUpTo(ctx context.Context, h uint32) {
 	c.sm.lastOut = h
-	n := 0
+	var ids []int64
 	for _, it := range c.sm.unacked {
 		if int32(h-it.seq) < 0 { // seq after h, modulo 2^32
 			break
 		}
-		n++
-		c.advance(ctx, it.id, store.StateSent)
+		ids = append(ids, it.id)
 	}
-	c.sm.unacked = c.sm.unacked[n:]
+	c.sm.unacked = c.sm.unacked[len(ids):]
+	c.advanceAll(ctx, ids, store.StateSent)
+}
+
+// advanceAll is advance for the messages one ack or barrier confirmed, in
+// one transaction (one commit instead of one per message); the events
+// follow the commit. If it fails they stay as they were, which is safe: a
+// message not marked Sent goes out again with the same origin-id.
+func (c *Client) advanceAll(ctx context.Context, ids []int64, st store.State) {
+	if len(ids) < 2 {
+		for _, id := range ids {
+			c.advance(ctx, id, st)
+		}
+		return
+	}
+	release := c.holdEvents()
+	err := c.st.WithTx(ctx, func(ctx context.Context) error {
+		for _, id := range ids {
+			c.advance(ctx, id, st)
+		}
+		return nil
+	})
+	if err != nil {
+		c.log.Error("store: set states", "err", err)
+	}
+	release(err == nil)
 }
 
 // advance moves our message to a later state (the store never moves one
