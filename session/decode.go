@@ -214,32 +214,35 @@ func decodeElement(start *xml.StartElement, r xml.TokenReader, v any) (*stanzaTe
 	own := *start
 	own.Attr = append([]xml.Attr(nil), start.Attr...)
 	tee.first, tee.copyAttrs = &own, true
-	derr := xml.NewTokenDecoder(tee).Decode(v)
-	raw, err := tee.finish()
-	switch {
-	case err != nil:
+	raw, err := tee.result(xml.NewTokenDecoder(tee).Decode(v))
+	if err != nil {
 		return nil, nil, err
-	case tee.tooLarge:
-		return nil, nil, badStanza{errStanzaTooLarge}
-	case derr != nil:
-		return nil, nil, badStanza{derr}
 	}
 	return tee, raw, nil
+}
+
+// result reads the rest of the element after decoding ended with derr and
+// says what became of it: its bytes, a badStanza, or a broken stream.
+func (t *stanzaTee) result(derr error) ([]byte, error) {
+	raw, err := t.finish()
+	switch {
+	case err != nil:
+		return nil, err
+	case t.tooLarge:
+		return nil, badStanza{errStanzaTooLarge}
+	case derr != nil:
+		return nil, badStanza{derr}
+	}
+	return raw, nil
 }
 
 // decodeMessage reads a <message/> from the stream.
 func decodeMessage(start *xml.StartElement, r xml.TokenReader) (*inMessage, []byte, error) {
 	tee := newStanzaTee(start, r)
 	var m inMessage
-	derr := tee.readMessage(start, &m)
-	raw, err := tee.finish()
-	switch {
-	case err != nil:
+	raw, err := tee.result(tee.readMessage(start, &m))
+	if err != nil {
 		return nil, nil, err
-	case tee.tooLarge:
-		return nil, nil, badStanza{errStanzaTooLarge}
-	case derr != nil:
-		return nil, nil, badStanza{derr}
 	}
 	m.Inner = tee.text(tee.outer)
 	if f := m.forwardedPart(); f != nil && f.Message != nil && tee.haveForwarded {
