@@ -73,7 +73,11 @@ func Setup(ctx context.Context, log *slog.Logger) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	bob, err := session.New(ClientConfig(srv, w.Bob, "bot"), botStore, log)
+	// The bot speaks OMEMO, so the demo conversation is end-to-end
+	// encrypted as soon as alice's xchat has seen its device.
+	botCfg := ClientConfig(srv, w.Bob, "bot")
+	botCfg.OMEMO = true
+	bob, err := session.New(botCfg, botStore, log)
 	if err != nil {
 		botStore.Close()
 		return nil, err
