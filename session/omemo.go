@@ -57,8 +57,9 @@ type omemoState struct {
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
 	emptyAt  map[string]time.Time
-	ensuring map[string]bool // refreshPeer in progress
-	kt       []omemo.Address // key transports owed after catch-up
+	ensuring map[string]bool       // refreshPeer in progress
+	kt       []omemo.Address       // key transports owed after catch-up
+	rooms    map[string]*omemoRoom // private groups' members (omemo_muc.go)
 }
 
 // openOMEMO loads (or creates) our identity when OMEMO is on.
@@ -310,6 +311,9 @@ func (c *Client) wantEncryption(ctx context.Context, peer string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
+	if c.isRoom(peer) {
+		return c.wantRoomEncryption(peer, setting), nil
+	}
 	switch setting {
 	case "plain":
 		return false, nil
@@ -326,6 +330,10 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 		send()
 		return
 	}
+	if c.isRoom(peer) {
+		c.prepareRoomOMEMO(ctx, peer, send)
+		return
+	}
 	c.withDeviceList(ctx, peer, func([]uint32) {
 		on, _ := c.wantEncryption(ctx, peer)
 		if !on {
@@ -340,7 +348,10 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 // <encrypted/> element, the EME hint (XEP-0380) and the store hint
 // (XEP-0334), or an error when no device could get the key.
 func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string, error) {
-	recips, err := c.om.m.Recipients(ctx, peer, c.acct)
+	if c.isRoom(peer) && !c.privateGroup(peer) {
+		return "", errNotPrivate(peer)
+	}
+	recips, err := c.om.m.Recipients(ctx, c.omemoJIDs(peer)...)
 	if err != nil {
 		return "", err
 	}
@@ -349,6 +360,9 @@ func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string
 		c.log.Info("omemo: device skipped", "err", e)
 	}
 	if enc == nil {
+		if c.isRoom(peer) {
+			return "", fmt.Errorf("no member of %s has a trusted OMEMO device", peer)
+		}
 		return "", fmt.Errorf("%s has no trusted OMEMO device: see /omemo fingerprint %s", peer, peer)
 	}
 	var b strings.Builder
@@ -403,11 +417,17 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 	})
 	release(err == nil)
 	switch {
-	case errors.Is(err, omemo.ErrNotForThisDevice):
-		// Our own message sent from this device, back from the archive, or
-		// one not encrypted for us: keep the fallback out of the history.
+	case errors.Is(err, omemo.ErrNotForThisDevice) && (fromBare == c.acct || enc.Payload == nil):
+		// Our own message sent from this device, back from the archive,
+		// or a key transport for another device: keep it out of the history.
 		c.log.Info("omemo message not encrypted for this device", "from", fromBare, "sid", enc.SID)
 		return true, false
+	case errors.Is(err, omemo.ErrNotForThisDevice):
+		// The sender did not encrypt it for us (it did not know or trust
+		// this device): say so rather than drop it.
+		msg.Body = ""
+		msg.Error = "not encrypted for this device"
+		inserted, _ = c.st.AddMessage(ctx, msg)
 	case err != nil:
 		msg.Body = ""
 		msg.Error = "could not decrypt: " + err.Error()
@@ -505,11 +525,14 @@ func (c *Client) Encryption(ctx context.Context, peer string) (EncryptionState, 
 		if c.om == nil {
 			return nil
 		}
-		c.refreshPeer(peer)
 		setting, err := c.st.ConversationEncryption(ctx, c.acct, peer)
 		if err != nil {
 			return err
 		}
+		if c.isRoom(peer) {
+			return c.roomEncryption(ctx, peer, setting, &st)
+		}
+		c.refreshPeer(peer)
 		st.Setting = setting
 		st.Available = len(c.om.lists[peer]) > 0
 		st.Enabled, _ = c.wantEncryption(ctx, peer)
@@ -536,6 +559,9 @@ func (c *Client) SetEncryption(ctx context.Context, peer, setting string) error 
 	return c.do(ctx, func() error {
 		if setting == "omemo" && c.om == nil {
 			return errors.New("OMEMO is off for this account (omemo = false in the configuration)")
+		}
+		if c.isRoom(peer) {
+			return c.setRoomEncryption(ctx, peer, setting)
 		}
 		return c.st.SetConversationEncryption(ctx, c.acct, peer, store.KindChat, setting)
 	})
