@@ -1,0 +1,56 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"xchat/session"
+)
+
+// omemoRoomHarness is an OMEMO account with a room joined and open.
+func omemoRoomHarness(t *testing.T, state encryptionState) (*harness, *omemoFake) {
+	t.Helper()
+	st := newFakeStore()
+	f := newOMEMOFake()
+	f.state = state
+	opts := Options{Store: st, Now: func() time.Time { return testNow }, Location: time.UTC, Accounts: []Account{f}}
+	h := newHarnessOpts(t, opts, st, []*fakeAccount{f.fakeAccount})
+	h.send(session.StateEvent{Account: me, State: session.Online})
+	h.send(tea.WindowSizeMsg{Width: 140, Height: 40})
+	h.send(roomSnapshot(0))
+	h.command("/join " + room)
+	return h, f
+}
+
+func TestPrivateGroupHeaderShowsDevices(t *testing.T) {
+	h, f := omemoRoomHarness(t, encryptionState{Available: true, Enabled: true, Devices: 5})
+	if c, ok := lastCall(f.Calls(), "Encryption"); !ok || c.args[0] != room {
+		t.Fatalf("opening the room did not ask Encryption(room): %v", f.Calls())
+	}
+	title := strings.Split(h.screen(), "\n")[0]
+	if !strings.Contains(title, "🔒 OMEMO → 5 devices") {
+		t.Errorf("title = %q, want the device count", title)
+	}
+	h.command("/omemo off")
+	if c, ok := lastCall(f.Calls(), "SetEncryption"); !ok || c.args[0] != room || c.args[1] != "plain" {
+		t.Fatalf("/omemo off in a room: calls %v", f.Calls())
+	}
+}
+
+func TestOMEMOOnRefusedInChannel(t *testing.T) {
+	h, f := omemoRoomHarness(t, encryptionState{})
+	if title := strings.Split(h.screen(), "\n")[0]; strings.Contains(title, "plain") || strings.Contains(title, "🔒") {
+		t.Errorf("a channel's title speaks of encryption: %q", title)
+	}
+	f.mu.Lock()
+	f.err = errors.New("OMEMO works only in private groups (members-only and non-anonymous): " + room + " is not one")
+	f.mu.Unlock()
+	h.command("/omemo on")
+	if txt, isErr := h.statusText(t); !isErr || !strings.Contains(txt, "only in private groups") {
+		t.Errorf("status = %q (error %v), want the refusal", txt, isErr)
+	}
+}
