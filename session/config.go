@@ -25,6 +25,10 @@ type Config struct {
 	// bundle are published, incoming OMEMO messages are decrypted, and
 	// messages to contacts with devices are encrypted by default.
 	OMEMO bool
+	// OMEMOManualTrust leaves contacts' new devices undecided (no key for
+	// them) until the user decides; otherwise they are trusted blindly
+	// until one of the contact's devices is verified (BTBV).
+	OMEMOManualTrust bool
 	// Password returns the password; it is called at each login so that a
 	// password command can be re-run and nothing is kept longer than needed.
 	Password func(ctx context.Context) (string, error)

@@ -60,6 +60,7 @@ type omemoState struct {
 	ensuring map[string]bool       // refreshPeer in progress
 	kt       []omemo.Address       // key transports owed after catch-up
 	rooms    map[string]*omemoRoom // private groups' members (omemo_muc.go)
+	retry    map[omemo.Address]bool // devices with messages waiting for a retry
 }
 
 // openOMEMO loads (or creates) our identity when OMEMO is on.
@@ -71,7 +72,11 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("omemo: %w", err)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}}
+	if c.cfg.OMEMOManualTrust {
+		m.SetPolicy(omemo.PolicyManual)
+	}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}}
+	c.loadRetries(ctx)
 	return nil
 }
 
@@ -413,7 +418,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 			return nil // an encrypted correction: applied to the original
 		}
 		inserted, err = c.st.AddMessage(ctx, msg)
-		return err
+		if err != nil || !inserted {
+			return err
+		}
+		msg.SenderDevice, msg.Untrusted = enc.SID, untrustedState(pt.Trust)
+		return c.st.SetOMEMOSender(ctx, msg.ID, msg.SenderDevice, msg.Untrusted)
 	})
 	release(err == nil)
 	switch {
@@ -432,11 +441,20 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		msg.Body = ""
 		msg.Error = "could not decrypt: " + err.Error()
 		inserted, _ = c.st.AddMessage(ctx, msg)
+		if inserted {
+			msg.SenderDevice = enc.SID
+			_ = c.st.SetOMEMOSender(ctx, msg.ID, enc.SID, false)
+			c.keepForRetry(ctx, msg, fromBare, enc, inner)
+		}
 		c.emit(OMEMOEvent{Account: c.acct, JID: fromBare, Device: enc.SID, Kind: "undecryptable", Text: msg.Error})
 		c.repairSession(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
 	}
 	if inserted {
 		c.emit(MessageEvent{Account: c.acct, Message: *msg})
+	}
+	if err == nil {
+		// A session with this device may make waiting messages readable.
+		c.retryDevice(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
 	}
 	if err == nil && fromBare != c.acct {
 		if ids := c.om.lists[fromBare]; !slices.Contains(ids, enc.SID) {
@@ -506,6 +524,7 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 	if c.om == nil {
 		return
 	}
+	c.retryUndecrypted(ctx, "", 0)
 	kt := c.om.kt
 	c.om.kt = nil
 	if len(kt) > 0 {

@@ -758,3 +758,9 @@ func (m *Model) deviceNotice(msg deviceNoticeMsg) {
 	it.hhmm = it.local.Format("15:04")
 	m.chat.Append(it)
 }
+
+// untrustedMark marks a message from a device that was not trusted when it
+// arrived (undecided or untrusted: see /omemo fingerprint).
+func untrustedMark(msg store.Message) string {
+	return fmt.Sprintf("⚠ untrusted device %d", msg.SenderDevice)
+}

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"xchat/session"
+	"xchat/store"
 )
 
 // omemoRoomHarness is an OMEMO account with a room joined and open.
@@ -52,5 +53,33 @@ func TestOMEMOOnRefusedInChannel(t *testing.T) {
 	h.command("/omemo on")
 	if txt, isErr := h.statusText(t); !isErr || !strings.Contains(txt, "only in private groups") {
 		t.Errorf("status = %q (error %v), want the refusal", txt, isErr)
+	}
+}
+
+func TestUntrustedDeviceMessagesAreMarked(t *testing.T) {
+	st := newFakeStore()
+	st.add(store.Message{Account: me, Peer: bob, Direction: store.Incoming, Sender: bob, Body: "from a known phone",
+		Encryption: "omemo", SenderDevice: 1001, Timestamp: testNow.Add(-2 * time.Hour)})
+	st.add(store.Message{Account: me, Peer: bob, Direction: store.Incoming, Sender: bob, Body: "from a new laptop",
+		Encryption: "omemo", SenderDevice: 1002, Untrusted: true, Timestamp: testNow.Add(-time.Hour)})
+	f := newOMEMOFake()
+	h := newHarnessOpts(t, Options{Store: st, Now: func() time.Time { return testNow }, Location: time.UTC, Accounts: []Account{f}}, st, []*fakeAccount{f.fakeAccount})
+	h.send(tea.WindowSizeMsg{Width: 140, Height: 30})
+	h.command("/msg " + bob)
+	screen := h.screen()
+	var known, fresh string
+	for _, l := range strings.Split(screen, "\n") {
+		if strings.Contains(l, "from a known phone") {
+			known = l
+		}
+		if strings.Contains(l, "from a new laptop") {
+			fresh = l
+		}
+	}
+	if !strings.Contains(fresh, "⚠ untrusted device 1002") {
+		t.Errorf("message from the undecided device: %q", fresh)
+	}
+	if known == "" || strings.Contains(known, "untrusted") {
+		t.Errorf("message from the trusted device: %q", known)
 	}
 }
