@@ -57,9 +57,9 @@ type omemoState struct {
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
 	emptyAt  map[string]time.Time
-	ensuring map[string]bool       // refreshPeer in progress
-	kt       []omemo.Address       // key transports owed after catch-up
-	rooms    map[string]*omemoRoom // private groups' members (omemo_muc.go)
+	ensuring map[string]bool        // refreshPeer in progress
+	kt       []omemo.Address        // key transports owed after catch-up
+	rooms    map[string]*omemoRoom  // private groups' members (omemo_muc.go)
 	retry    map[omemo.Address]bool // devices with messages waiting for a retry
 }
 
