@@ -61,6 +61,8 @@ type omemoState struct {
 	kt       []omemo.Address        // key transports owed after catch-up
 	rooms    map[string]*omemoRoom  // private groups' members (omemo_muc.go)
 	retry    map[omemo.Address]bool // devices with messages waiting for a retry
+	// rotatedAt is when the signed prekey's age was last checked.
+	rotatedAt time.Time
 }
 
 // openOMEMO loads (or creates) our identity when OMEMO is on.
@@ -82,20 +84,31 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 
 // publishOMEMO makes sure our device is in our published list and our
 // bundle is published (every login: another client may have dropped us).
+// Before our id is first published it is checked against the list (another
+// device of the account may have the same one); a signed prekey past its
+// age is replaced first.
 func (c *Client) publishOMEMO(ctx context.Context) {
 	if c.om == nil {
 		return
 	}
 	m := c.om.m
-	b, err := m.Bundle(ctx)
-	if err != nil {
-		c.log.Error("omemo bundle", "err", err)
-		return
+	if _, err := m.RotateSignedPreKey(ctx, time.Now()); err != nil {
+		c.log.Error("omemo signed prekey rotation", "err", err)
 	}
-	c.publishPEP(ctx, omemo.BundleNode(m.DeviceID()), func(id string) []byte {
-		return omemo.PublishBundleIQ(id, m.DeviceID(), b, omemo.PublishOptions{})
-	})
+	c.om.rotatedAt = time.Now()
 	c.fetchDeviceList(ctx, c.acct, func(ids []uint32) {
+		if changed, err := m.ClaimDeviceID(ctx, ids); err != nil {
+			c.log.Error("omemo device id", "err", err)
+			return
+		} else if changed {
+			c.emit(NoticeEvent{Account: c.acct, Text: fmt.Sprintf("another device of this account had our OMEMO device id; this device is now %d", m.DeviceID())})
+		}
+		// From now on the id is ours: a list holding it (our own
+		// publication, maybe still in flight) is no collision.
+		if err := m.MarkPublished(ctx); err != nil {
+			c.log.Error("omemo device id", "err", err)
+		}
+		c.publishBundle(ctx)
 		if slices.Contains(ids, m.DeviceID()) {
 			return
 		}
@@ -104,32 +117,73 @@ func (c *Client) publishOMEMO(ctx context.Context) {
 		_ = m.SetDeviceList(ctx, c.acct, ids)
 		c.publishPEP(ctx, omemo.NodeDeviceList, func(id string) []byte {
 			return omemo.PublishDeviceListIQ(id, ids, omemo.PublishOptions{})
-		})
+		}, nil)
 	})
+}
+
+// publishBundle publishes our current bundle.
+func (c *Client) publishBundle(ctx context.Context) {
+	m := c.om.m
+	b, err := m.Bundle(ctx)
+	if err != nil {
+		c.log.Error("omemo bundle", "err", err)
+		return
+	}
+	c.publishPEP(ctx, omemo.BundleNode(m.DeviceID()), func(id string) []byte {
+		return omemo.PublishBundleIQ(id, m.DeviceID(), b, omemo.PublishOptions{})
+	}, nil)
+}
+
+// rotateCheckEvery is how often a running session checks the age of its
+// signed prekey.
+const rotateCheckEvery = time.Hour
+
+// omemoTick replaces the signed prekey when it is too old (and
+// republishes the bundle); called from the owner loop's ticker.
+func (c *Client) omemoTick(ctx context.Context) {
+	if c.om == nil || c.conn == nil || !c.conn.online || time.Since(c.om.rotatedAt) < rotateCheckEvery {
+		return
+	}
+	c.om.rotatedAt = time.Now()
+	rotated, err := c.om.m.RotateSignedPreKey(ctx, time.Now())
+	if err != nil {
+		c.log.Error("omemo signed prekey rotation", "err", err)
+	}
+	if rotated {
+		c.publishBundle(ctx)
+	}
 }
 
 // publishPEP publishes with publish-options; when the node's configuration
 // does not match (precondition-not-met), it reconfigures the node and
 // publishes again (XEP-0060 §7.1.5).
-func (c *Client) publishPEP(ctx context.Context, node string, build func(id string) []byte) {
+// done, when not nil, gets the outcome.
+func (c *Client) publishPEP(ctx context.Context, node string, build func(id string) []byte, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
 	c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
 		var iqErr *IQError
 		if err == nil {
+			done(nil)
 			return
 		}
 		if !errors.As(err, &iqErr) || !omemo.PreconditionNotMet(iqErr.Raw) {
 			c.log.Warn("omemo publish failed", "node", node, "err", err)
+			done(err)
 			return
 		}
 		c.iqRaw(ctx, omemo.ConfigureNodeIQ(newID(), node, omemo.PublishOptions{}), func(_ []byte, err error) {
 			if err != nil {
 				c.log.Warn("omemo node configuration failed", "node", node, "err", err)
+				done(err)
 				return
 			}
 			c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
 				if err != nil {
 					c.log.Warn("omemo publish failed again", "node", node, "err", err)
 				}
+				done(err)
 			})
 		})
 	})

@@ -2,6 +2,8 @@ package session_test
 
 import (
 	"context"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +177,107 @@ func TestOMEMODeviceAddedLaterAndAfterVerification(t *testing.T) {
 	time.Sleep(time.Second)
 	if hasBody(t, b3, bob.JID, alice.JID, "not for b3") {
 		t.Fatal("the undecided device could read the message")
+	}
+}
+
+func TestOMEMODeviceIDCollision(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	u := srv.Users(t, 1)[0]
+	ctx := context.Background()
+	first := start(t, omemoConfig(srv, u, "first"), "")
+	first.waitOnline()
+	taken, _ := deviceOf(t, first)
+	waitOwnDevices(t, first, u.JID, taken)
+
+	// A new device whose fresh identity happens to have the same id.
+	db := filepath.Join(t.TempDir(), "second.db")
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := omemo.Open(ctx, st, u.JID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, "UPDATE omemo_own SET device_id = ?", taken); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	second := start(t, omemoConfig(srv, u, "second"), db)
+	second.waitOnline()
+	second.waitFor("notice of the new id", 20*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.NoticeEvent)
+		return ok && strings.Contains(e.Text, "device id")
+	})
+	id, _ := deviceOf(t, second)
+	if id == taken {
+		t.Fatal("the second device kept the taken id")
+	}
+	// Both are in the list, each with its own bundle.
+	waitOwnDevices(t, first, u.JID, taken, id)
+	if devs, _ := second.c.OMEMODevices(ctx, u.JID); len(devs) != 2 {
+		t.Errorf("second's view of the list: %+v", devs)
+	}
+}
+
+// waitOwnDevices waits until a sees all ids active in its account's list.
+func waitOwnDevices(t *testing.T, a *account, acct string, ids ...uint32) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		devs, err := a.c.OMEMODevices(context.Background(), acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range devs {
+			if d.Active && slices.Contains(ids, d.Device) {
+				n++
+			}
+		}
+		if n == len(ids) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("own devices %+v, want %v active", devs, ids)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestOMEMOSignedPreKeyRotatedAtLogin(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "alice.db")
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := omemo.Open(ctx, st, alice.JID, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The signed prekey is older than the maximum age.
+	old := time.Now().Add(-omemo.SignedPreKeyMaxAge - time.Hour).UnixMilli()
+	if _, err := st.DB().ExecContext(ctx, "UPDATE omemo_legacy_signed_prekeys SET created = ?", old); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	a := start(t, omemoConfig(srv, alice, "a"), db)
+	b := start(t, omemoConfig(srv, bob, "b"), "")
+	a.waitOnline()
+	b.waitOnline()
+	// bob builds his session from the bundle published after the rotation.
+	waitEncryption(t, b, alice.JID, 1)
+	if _, err := b.c.SendMessage(ctx, alice.JID, "on the new signed prekey"); err != nil {
+		t.Fatal(err)
+	}
+	waitEncrypted(a, bob.JID, "on the new signed prekey")
+	var n, newest int
+	if err := a.st.DB().QueryRowContext(ctx, "SELECT count(*), max(id) FROM omemo_legacy_signed_prekeys").Scan(&n, &newest); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || newest != 2 {
+		t.Errorf("signed prekeys: %d, newest id %d; want the old one kept and a new one", n, newest)
 	}
 }

@@ -17,3 +17,8 @@ CREATE TABLE omemo_retry (
 	attempts   INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX omemo_retry_device ON omemo_retry (account_id, jid, device_id);
+
+-- Whether our device id has been published: until then it may still be
+-- changed if another device of the account turns out to use it (identities
+-- created before this migration were published).
+ALTER TABLE omemo_own ADD COLUMN published INTEGER NOT NULL DEFAULT 1;
