@@ -19,7 +19,8 @@ import (
 // our device and bundle, learns the devices of contacts, encrypts outgoing
 // 1:1 messages for every trusted device of the peer and every other device
 // of ours, and decrypts incoming ones (live, carbons, archive) in the same
-// transaction that stores them. All of it runs on the owner goroutine,
+// transaction that stores them. Private groups: omemo_muc.go; retries of
+// undecryptable messages: omemo_retry.go. All of it runs on the owner goroutine,
 // which is what the omemo.Manager requires.
 
 // fallbackBody is the plaintext body sent next to an encrypted payload for
