@@ -3,11 +3,13 @@ package session_test
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"xchat/internal/testserver"
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -163,4 +165,47 @@ func TestOMEMORefusedInPublicChannel(t *testing.T) {
 	if err != nil || st.Available || st.Enabled {
 		t.Fatalf("channel encryption state %+v, %v", st, err)
 	}
+}
+
+// A member added while absent gets the key: the affiliation change makes
+// alice read the member lists again.
+func TestOMEMOGroupMemberAddedWhileAway(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 3)
+	ctx := context.Background()
+	alice := start(t, omemoConfig(srv, users[0], "a"), "")
+	bob := start(t, omemoConfig(srv, users[1], "b"), "")
+	dave := start(t, omemoConfig(srv, users[2], "d"), "")
+	for _, x := range []*account{alice, bob, dave} {
+		x.waitOnline()
+	}
+	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Growing", []string{users[1].JID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
+		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
+	})
+	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(bob, room, "joined", joined)
+	waitEncryption(t, alice, room, 1)
+
+	if err := alice.c.SetAffiliation(ctx, room, users[2].JID, muc.AffMember, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitEncryption(t, alice, room, 2)
+	members, err := alice.c.RoomMembers(ctx, room)
+	if err != nil || !slices.Contains(members, users[2].JID) {
+		t.Fatalf("members %v, %v", members, err)
+	}
+	if _, err := alice.c.SendGroupMessage(ctx, room, "welcome, dave"); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupEncrypted(bob, room, nick(users[0]), "welcome, dave")
+	if err := dave.c.JoinRoom(ctx, room, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupEncrypted(dave, room, nick(users[0]), "welcome, dave")
 }
