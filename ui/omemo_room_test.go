@@ -83,3 +83,26 @@ func TestUntrustedDeviceMessagesAreMarked(t *testing.T) {
 		t.Errorf("message from the trusted device: %q", known)
 	}
 }
+
+func TestRetriedDecryptionReplacesTheLine(t *testing.T) {
+	st := newFakeStore()
+	failed := st.add(store.Message{Account: me, Peer: bob, Direction: store.Incoming, Sender: bob,
+		Encryption: "omemo", Error: "could not decrypt: no session", Timestamp: testNow.Add(-time.Hour)})
+	f := newOMEMOFake()
+	h := newHarnessOpts(t, Options{Store: st, Now: func() time.Time { return testNow }, Location: time.UTC, Accounts: []Account{f}}, st, []*fakeAccount{f.fakeAccount})
+	h.send(tea.WindowSizeMsg{Width: 140, Height: 30})
+	h.command("/msg " + bob)
+	if s := h.screen(); !strings.Contains(s, "could not decrypt: no session") {
+		t.Fatalf("the failure is not shown:\n%s", s)
+	}
+	// The session decrypted it later and updated the row.
+	st.mu.Lock()
+	k := me + " " + bob
+	st.msgs[k][0].Body, st.msgs[k][0].Error, st.msgs[k][0].SenderDevice = "late but readable", "", 1001
+	st.mu.Unlock()
+	h.send(session.MessageUpdatedEvent{Account: me, Peer: bob, ID: failed.ID, What: "decrypted"})
+	s := h.screen()
+	if !strings.Contains(s, "late but readable") || strings.Contains(s, "could not decrypt") {
+		t.Fatalf("after the retry:\n%s", s)
+	}
+}
