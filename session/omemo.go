@@ -510,6 +510,9 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 	if err == nil {
 		// A session with this device may make waiting messages readable.
 		c.retryDevice(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
+		if c.caughtUp && len(c.om.kt) > 0 {
+			c.settleNewSessions(ctx) // a live first contact
+		}
 	}
 	if err == nil && fromBare != c.acct {
 		if ids := c.om.lists[fromBare]; !slices.Contains(ids, enc.SID) {
@@ -561,8 +564,9 @@ func (c *Client) sendKeyTransport(ctx context.Context, addrs []omemo.Address) {
 		byJID[a.JID] = append(byJID[a.JID], a)
 	}
 	for to, as := range byJID {
-		enc, _ := c.om.m.EncryptKeyTransport(ctx, as)
+		enc, errs := c.om.m.EncryptKeyTransport(ctx, as)
 		if enc == nil {
+			c.log.Info("no key transport", "to", to, "errs", errs)
 			continue
 		}
 		out := outMessage{ID: newID(), To: to, Type: "chat", Raw: string(enc.Marshal()) + `<store xmlns="urn:xmpp:hints"></store>`}
@@ -580,6 +584,14 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 		return
 	}
 	c.retryUndecrypted(ctx, "", 0)
+	c.settleNewSessions(ctx)
+}
+
+// settleNewSessions sends the key transports owed to devices that started
+// a session with a PreKeySignalMessage, and replaces the prekeys those
+// used (republishing the bundle). Until the catch-up is over it waits:
+// the archive may still hold messages needing those prekeys.
+func (c *Client) settleNewSessions(ctx context.Context) {
 	kt := c.om.kt
 	c.om.kt = nil
 	if len(kt) > 0 {
@@ -587,7 +599,7 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 	}
 	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
 		if _, err := c.om.m.RefillPreKeys(ctx); err == nil {
-			c.publishOMEMO(ctx)
+			c.publishBundle(ctx)
 		}
 	}
 }

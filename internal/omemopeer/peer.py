@@ -69,6 +69,8 @@ import oldmemo.etree  # noqa: E402
 import slixmpp  # noqa: E402
 import xeddsa  # noqa: E402
 from slixmpp.exceptions import IqError, IqTimeout  # noqa: E402
+from slixmpp.xmlstream.handler import Callback  # noqa: E402
+from slixmpp.xmlstream.matcher import MatchXPath  # noqa: E402
 
 NS = "eu.siacs.conversations.axolotl"
 DEVICELIST_NODE = NS + ".devicelist"
@@ -217,7 +219,9 @@ class Peer(slixmpp.ClientXMPP):
         for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0060"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message", self.on_plain)
+        # slixmpp's "message" event needs a <body>: key transports have none.
+        self.register_handler(Callback("OMEMO", MatchXPath("{jabber:client}message/{%s}encrypted" % NS), self.on_message))
 
     async def start(self, _event):
         # Available presence, or the server keeps chat messages offline.
@@ -232,6 +236,10 @@ class Peer(slixmpp.ClientXMPP):
             emit(ready=True, jid=self.boundjid.bare, device=own.device_id, fingerprint=curve.hex())
         except Exception as e:  # report, the test fails on it
             emit(error="setup failed: %r" % e)
+
+    def on_plain(self, msg):
+        if msg.xml.find("{%s}encrypted" % NS) is None:
+            self.on_message(msg)
 
     def on_message(self, msg):
         elt = msg.xml.find("{%s}encrypted" % NS)
