@@ -11,6 +11,7 @@ import (
 
 	"xchat/internal/testserver"
 	"xchat/muc"
+	"xchat/omemo"
 	"xchat/session"
 	"xchat/store"
 )
@@ -181,6 +182,14 @@ func TestInteropPythonSession(t *testing.T) {
 	carol.expectEncrypted(py.jid, "hello from python")
 	// carol answers the new session with an empty key transport, unasked.
 	py.expect(func(v map[string]any) bool { return v["keytransport"] == true && v["from"] == carol.jid })
+	// The prekey the peer used is gone and replaced.
+	var unused, used int
+	if err := carol.st.DB().QueryRow("SELECT count(*) FILTER (WHERE used = 0), count(*) FILTER (WHERE used <> 0) FROM omemo_legacy_prekeys").Scan(&unused, &used); err != nil {
+		t.Fatal(err)
+	}
+	if unused != omemo.PreKeyCount || used != 0 {
+		t.Errorf("carol's prekeys: %d unused, %d used; want %d and 0", unused, used, omemo.PreKeyCount)
+	}
 	carol.waitDevices(py.jid, 1)
 	carol.send(py.jid, "carol answers")
 	py.expectBody(carol.jid, "carol answers")
