@@ -162,8 +162,8 @@ func (m *Manager) create(ctx context.Context) (err error) {
 	m.s.pair = pair
 	m.s.deviceID = randomDeviceID()
 	priv := pair.PrivateKey().Serialize()
-	_, err = m.s.q(ctx).ExecContext(ctx, `INSERT INTO omemo_own (account_id, device_id, identity_pub, identity_priv, created)
-		VALUES (?, ?, ?, ?, ?)`, m.s.acct, m.s.deviceID, rawKey(pair.PublicKey()), priv[:], time.Now().UnixMilli())
+	_, err = m.s.q(ctx).ExecContext(ctx, `INSERT INTO omemo_own (account_id, device_id, identity_pub, identity_priv, created, published)
+		VALUES (?, ?, ?, ?, ?, 0)`, m.s.acct, m.s.deviceID, rawKey(pair.PublicKey()), priv[:], time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("omemo: store identity: %w", err)
 	}

@@ -273,6 +273,7 @@ func (c *Client) Run(ctx context.Context) (err error) {
 		case <-pingTicker.C:
 			c.keepalive(ctx)
 			c.selfPingRooms()
+			c.omemoTick(ctx) // signed prekey rotation
 		}
 		if c.ackWanted {
 			c.ackWanted = false

@@ -21,10 +21,15 @@ type Config struct {
 	JID      string // bare JID of the account
 	Resource string // resource to request at bind; "" lets the server choose
 	Nick     string // nick in group chats; "" means the JID's local part
-	// OMEMO turns end-to-end encryption on for 1:1 chats: our device and
-	// bundle are published, incoming OMEMO messages are decrypted, and
-	// messages to contacts with devices are encrypted by default.
+	// OMEMO turns end-to-end encryption on for 1:1 chats and private
+	// groups: our device and bundle are published, incoming OMEMO messages
+	// are decrypted, and messages to contacts with devices (private groups
+	// whose members all have devices) are encrypted by default.
 	OMEMO bool
+	// OMEMOManualTrust leaves contacts' new devices undecided (no key for
+	// them) until the user decides; otherwise they are trusted blindly
+	// until one of the contact's devices is verified (BTBV).
+	OMEMOManualTrust bool
 	// Password returns the password; it is called at each login so that a
 	// password command can be re-run and nothing is kept longer than needed.
 	Password func(ctx context.Context) (string, error)

@@ -360,7 +360,7 @@ func (c *Client) sendMessageWith(ctx context.Context, to, body, replyTo string) 
 // transmit writes one stored message (encrypting 1:1 messages when the
 // conversation wants it) and arranges for its confirmation.
 func (c *Client) transmit(ctx context.Context, m store.Message) {
-	if c.om != nil && m.Kind == store.KindChat {
+	if c.om != nil && (m.Kind == store.KindChat || m.Kind == store.KindGroupchat) {
 		// Per peer, in order: the devices and sessions may need fetching.
 		c.omQueue[m.Peer] = append(c.omQueue[m.Peer], m)
 		c.pumpOMEMO(ctx, m.Peer)

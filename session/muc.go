@@ -231,6 +231,7 @@ func (c *Client) roomMessage(rm *room, raw []byte) {
 		c.log.Info("room message rejected", "room", rm.r.JID(), "err", err)
 		return
 	}
+	evs = c.omemoRoomMessage(rm, raw, evs) // OMEMO: decrypted and stored there
 	c.roomEvents(rm, evs)
 }
 
@@ -239,6 +240,7 @@ func (c *Client) roomMessage(rm *room, raw []byte) {
 func (c *Client) roomEvents(rm *room, evs []muc.Event) {
 	ctx := context.Background()
 	roomJID := rm.r.JID()
+	c.omemoRoomEvents(rm, evs) // OMEMO: members of private groups
 	for _, ev := range evs {
 		switch e := ev.(type) {
 		case muc.GroupMessage:
@@ -845,6 +847,9 @@ func (c *Client) roomArchived(q *mamQueryState, r *mamResult) (store.Message, bo
 	}
 	if rm := c.rooms[q.archive]; rm != nil && msg.Sender == rm.r.Nick() {
 		msg.Direction, msg.State = store.Outgoing, store.StateDelivered
+	}
+	if c.omemoRoomArchived(q, m, msg) {
+		return store.Message{}, false // decrypted and stored there
 	}
 	return msg, true
 }

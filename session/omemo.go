@@ -19,7 +19,8 @@ import (
 // our device and bundle, learns the devices of contacts, encrypts outgoing
 // 1:1 messages for every trusted device of the peer and every other device
 // of ours, and decrypts incoming ones (live, carbons, archive) in the same
-// transaction that stores them. All of it runs on the owner goroutine,
+// transaction that stores them. Private groups: omemo_muc.go; retries of
+// undecryptable messages: omemo_retry.go. All of it runs on the owner goroutine,
 // which is what the omemo.Manager requires.
 
 // fallbackBody is the plaintext body sent next to an encrypted payload for
@@ -57,8 +58,12 @@ type omemoState struct {
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
 	emptyAt  map[string]time.Time
-	ensuring map[string]bool // refreshPeer in progress
-	kt       []omemo.Address // key transports owed after catch-up
+	ensuring map[string]bool        // refreshPeer in progress
+	kt       []omemo.Address        // key transports owed after catch-up
+	rooms    map[string]*omemoRoom  // private groups' members (omemo_muc.go)
+	retry    map[omemo.Address]bool // devices with messages waiting for a retry
+	// rotatedAt is when the signed prekey's age was last checked.
+	rotatedAt time.Time
 }
 
 // openOMEMO loads (or creates) our identity when OMEMO is on.
@@ -70,26 +75,41 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("omemo: %w", err)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}}
+	if c.cfg.OMEMOManualTrust {
+		m.SetPolicy(omemo.PolicyManual)
+	}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}}
+	c.loadRetries(ctx)
 	return nil
 }
 
 // publishOMEMO makes sure our device is in our published list and our
 // bundle is published (every login: another client may have dropped us).
+// Before our id is first published it is checked against the list (another
+// device of the account may have the same one); a signed prekey past its
+// age is replaced first.
 func (c *Client) publishOMEMO(ctx context.Context) {
 	if c.om == nil {
 		return
 	}
 	m := c.om.m
-	b, err := m.Bundle(ctx)
-	if err != nil {
-		c.log.Error("omemo bundle", "err", err)
-		return
+	if _, err := m.RotateSignedPreKey(ctx, time.Now()); err != nil {
+		c.log.Error("omemo signed prekey rotation", "err", err)
 	}
-	c.publishPEP(ctx, omemo.BundleNode(m.DeviceID()), func(id string) []byte {
-		return omemo.PublishBundleIQ(id, m.DeviceID(), b, omemo.PublishOptions{})
-	})
+	c.om.rotatedAt = time.Now()
 	c.fetchDeviceList(ctx, c.acct, func(ids []uint32) {
+		if changed, err := m.ClaimDeviceID(ctx, ids); err != nil {
+			c.log.Error("omemo device id", "err", err)
+			return
+		} else if changed {
+			c.emit(NoticeEvent{Account: c.acct, Text: fmt.Sprintf("another device of this account had our OMEMO device id; this device is now %d", m.DeviceID())})
+		}
+		// From now on the id is ours: a list holding it (our own
+		// publication, maybe still in flight) is no collision.
+		if err := m.MarkPublished(ctx); err != nil {
+			c.log.Error("omemo device id", "err", err)
+		}
+		c.publishBundle(ctx)
 		if slices.Contains(ids, m.DeviceID()) {
 			return
 		}
@@ -98,32 +118,73 @@ func (c *Client) publishOMEMO(ctx context.Context) {
 		_ = m.SetDeviceList(ctx, c.acct, ids)
 		c.publishPEP(ctx, omemo.NodeDeviceList, func(id string) []byte {
 			return omemo.PublishDeviceListIQ(id, ids, omemo.PublishOptions{})
-		})
+		}, nil)
 	})
+}
+
+// publishBundle publishes our current bundle.
+func (c *Client) publishBundle(ctx context.Context) {
+	m := c.om.m
+	b, err := m.Bundle(ctx)
+	if err != nil {
+		c.log.Error("omemo bundle", "err", err)
+		return
+	}
+	c.publishPEP(ctx, omemo.BundleNode(m.DeviceID()), func(id string) []byte {
+		return omemo.PublishBundleIQ(id, m.DeviceID(), b, omemo.PublishOptions{})
+	}, nil)
+}
+
+// rotateCheckEvery is how often a running session checks the age of its
+// signed prekey.
+const rotateCheckEvery = time.Hour
+
+// omemoTick replaces the signed prekey when it is too old (and
+// republishes the bundle); called from the owner loop's ticker.
+func (c *Client) omemoTick(ctx context.Context) {
+	if c.om == nil || c.conn == nil || !c.conn.online || time.Since(c.om.rotatedAt) < rotateCheckEvery {
+		return
+	}
+	c.om.rotatedAt = time.Now()
+	rotated, err := c.om.m.RotateSignedPreKey(ctx, time.Now())
+	if err != nil {
+		c.log.Error("omemo signed prekey rotation", "err", err)
+	}
+	if rotated {
+		c.publishBundle(ctx)
+	}
 }
 
 // publishPEP publishes with publish-options; when the node's configuration
 // does not match (precondition-not-met), it reconfigures the node and
 // publishes again (XEP-0060 §7.1.5).
-func (c *Client) publishPEP(ctx context.Context, node string, build func(id string) []byte) {
+// done, when not nil, gets the outcome.
+func (c *Client) publishPEP(ctx context.Context, node string, build func(id string) []byte, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
 	c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
 		var iqErr *IQError
 		if err == nil {
+			done(nil)
 			return
 		}
 		if !errors.As(err, &iqErr) || !omemo.PreconditionNotMet(iqErr.Raw) {
 			c.log.Warn("omemo publish failed", "node", node, "err", err)
+			done(err)
 			return
 		}
 		c.iqRaw(ctx, omemo.ConfigureNodeIQ(newID(), node, omemo.PublishOptions{}), func(_ []byte, err error) {
 			if err != nil {
 				c.log.Warn("omemo node configuration failed", "node", node, "err", err)
+				done(err)
 				return
 			}
 			c.iqRaw(ctx, build(newID()), func(_ []byte, err error) {
 				if err != nil {
 					c.log.Warn("omemo publish failed again", "node", node, "err", err)
 				}
+				done(err)
 			})
 		})
 	})
@@ -310,6 +371,9 @@ func (c *Client) wantEncryption(ctx context.Context, peer string) (bool, error) 
 	if err != nil {
 		return false, err
 	}
+	if c.isRoom(peer) {
+		return c.wantRoomEncryption(peer, setting), nil
+	}
 	switch setting {
 	case "plain":
 		return false, nil
@@ -326,6 +390,10 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 		send()
 		return
 	}
+	if c.isRoom(peer) {
+		c.prepareRoomOMEMO(ctx, peer, send)
+		return
+	}
 	c.withDeviceList(ctx, peer, func([]uint32) {
 		on, _ := c.wantEncryption(ctx, peer)
 		if !on {
@@ -340,7 +408,10 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 // <encrypted/> element, the EME hint (XEP-0380) and the store hint
 // (XEP-0334), or an error when no device could get the key.
 func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string, error) {
-	recips, err := c.om.m.Recipients(ctx, peer, c.acct)
+	if c.isRoom(peer) && !c.privateGroup(peer) {
+		return "", errNotPrivate(peer)
+	}
+	recips, err := c.om.m.Recipients(ctx, c.omemoJIDs(peer)...)
 	if err != nil {
 		return "", err
 	}
@@ -349,6 +420,9 @@ func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string
 		c.log.Info("omemo: device skipped", "err", e)
 	}
 	if enc == nil {
+		if c.isRoom(peer) {
+			return "", fmt.Errorf("no member of %s has a trusted OMEMO device", peer)
+		}
 		return "", fmt.Errorf("%s has no trusted OMEMO device: see /omemo fingerprint %s", peer, peer)
 	}
 	var b strings.Builder
@@ -399,24 +473,46 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 			return nil // an encrypted correction: applied to the original
 		}
 		inserted, err = c.st.AddMessage(ctx, msg)
-		return err
+		if err != nil || !inserted {
+			return err
+		}
+		msg.SenderDevice, msg.Untrusted = enc.SID, untrustedState(pt.Trust)
+		return c.st.SetOMEMOSender(ctx, msg.ID, msg.SenderDevice, msg.Untrusted)
 	})
 	release(err == nil)
 	switch {
-	case errors.Is(err, omemo.ErrNotForThisDevice):
-		// Our own message sent from this device, back from the archive, or
-		// one not encrypted for us: keep the fallback out of the history.
+	case errors.Is(err, omemo.ErrNotForThisDevice) && (fromBare == c.acct || enc.Payload == nil):
+		// Our own message sent from this device, back from the archive,
+		// or a key transport for another device: keep it out of the history.
 		c.log.Info("omemo message not encrypted for this device", "from", fromBare, "sid", enc.SID)
 		return true, false
+	case errors.Is(err, omemo.ErrNotForThisDevice):
+		// The sender did not encrypt it for us (it did not know or trust
+		// this device): say so rather than drop it.
+		msg.Body = ""
+		msg.Error = "not encrypted for this device"
+		inserted, _ = c.st.AddMessage(ctx, msg)
 	case err != nil:
 		msg.Body = ""
 		msg.Error = "could not decrypt: " + err.Error()
 		inserted, _ = c.st.AddMessage(ctx, msg)
+		if inserted {
+			msg.SenderDevice = enc.SID
+			_ = c.st.SetOMEMOSender(ctx, msg.ID, enc.SID, false)
+			c.keepForRetry(ctx, msg, fromBare, enc, inner)
+		}
 		c.emit(OMEMOEvent{Account: c.acct, JID: fromBare, Device: enc.SID, Kind: "undecryptable", Text: msg.Error})
 		c.repairSession(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
 	}
 	if inserted {
 		c.emit(MessageEvent{Account: c.acct, Message: *msg})
+	}
+	if err == nil {
+		// A session with this device may make waiting messages readable.
+		c.retryDevice(ctx, omemo.Address{JID: fromBare, Device: enc.SID})
+		if c.caughtUp && len(c.om.kt) > 0 {
+			c.settleNewSessions(ctx) // a live first contact
+		}
 	}
 	if err == nil && fromBare != c.acct {
 		if ids := c.om.lists[fromBare]; !slices.Contains(ids, enc.SID) {
@@ -468,8 +564,9 @@ func (c *Client) sendKeyTransport(ctx context.Context, addrs []omemo.Address) {
 		byJID[a.JID] = append(byJID[a.JID], a)
 	}
 	for to, as := range byJID {
-		enc, _ := c.om.m.EncryptKeyTransport(ctx, as)
+		enc, errs := c.om.m.EncryptKeyTransport(ctx, as)
 		if enc == nil {
+			c.log.Info("no key transport", "to", to, "errs", errs)
 			continue
 		}
 		out := outMessage{ID: newID(), To: to, Type: "chat", Raw: string(enc.Marshal()) + `<store xmlns="urn:xmpp:hints"></store>`}
@@ -486,6 +583,15 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 	if c.om == nil {
 		return
 	}
+	c.retryUndecrypted(ctx, "", 0)
+	c.settleNewSessions(ctx)
+}
+
+// settleNewSessions sends the key transports owed to devices that started
+// a session with a PreKeySignalMessage, and replaces the prekeys those
+// used (republishing the bundle). Until the catch-up is over it waits:
+// the archive may still hold messages needing those prekeys.
+func (c *Client) settleNewSessions(ctx context.Context) {
 	kt := c.om.kt
 	c.om.kt = nil
 	if len(kt) > 0 {
@@ -493,7 +599,7 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 	}
 	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
 		if _, err := c.om.m.RefillPreKeys(ctx); err == nil {
-			c.publishOMEMO(ctx)
+			c.publishBundle(ctx)
 		}
 	}
 }
@@ -505,11 +611,14 @@ func (c *Client) Encryption(ctx context.Context, peer string) (EncryptionState, 
 		if c.om == nil {
 			return nil
 		}
-		c.refreshPeer(peer)
 		setting, err := c.st.ConversationEncryption(ctx, c.acct, peer)
 		if err != nil {
 			return err
 		}
+		if c.isRoom(peer) {
+			return c.roomEncryption(ctx, peer, setting, &st)
+		}
+		c.refreshPeer(peer)
 		st.Setting = setting
 		st.Available = len(c.om.lists[peer]) > 0
 		st.Enabled, _ = c.wantEncryption(ctx, peer)
@@ -536,6 +645,9 @@ func (c *Client) SetEncryption(ctx context.Context, peer, setting string) error 
 	return c.do(ctx, func() error {
 		if setting == "omemo" && c.om == nil {
 			return errors.New("OMEMO is off for this account (omemo = false in the configuration)")
+		}
+		if c.isRoom(peer) {
+			return c.setRoomEncryption(ctx, peer, setting)
 		}
 		return c.st.SetConversationEncryption(ctx, c.acct, peer, store.KindChat, setting)
 	})

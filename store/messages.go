@@ -12,7 +12,7 @@ import (
 // msgColumns are the messages columns scanned by scanMessage, in order.
 var msgColumns = []string{"id", "direction", "sender", "sender_full", "body", "type",
 	"origin_id", "stanza_id", "stanza_by", "ts", "received", "state", "encryption", "error",
-	"corrected", "retracted", "reply_to"}
+	"corrected", "retracted", "reply_to", "omemo_device", "omemo_untrusted"}
 
 // msgCols is msgColumns for a query on messages alone.
 var msgCols = strings.Join(msgColumns, ", ")
@@ -39,7 +39,7 @@ func scanMessage(r scanner, m *Message, joined bool) error {
 	}
 	dest = append(dest, &m.ID, &m.Direction, &m.Sender, &m.SenderFull, &m.Body, &m.Type,
 		&m.OriginID, &m.StanzaID, &m.StanzaBy, &ts, &recv, &m.State, &m.Encryption, &m.Error,
-		&corrected, &retracted, &replyTo)
+		&corrected, &retracted, &replyTo, &m.SenderDevice, &m.Untrusted)
 	if err := r.Scan(dest...); err != nil {
 		return err
 	}

@@ -78,6 +78,11 @@ type Message struct {
 	Retracted bool   // retracted by its sender (XEP-0424): Body is empty
 	ReplyTo   string // the id of the message this one replies to (XEP-0461)
 
+	// OMEMO: the device that sent it, and whether that device was not
+	// trusted when it arrived (SetOMEMOSender).
+	SenderDevice uint32
+	Untrusted    bool
+
 	// ArchiveTime marks Timestamp as the archive's own (a MAM result): on a
 	// duplicate it replaces the stored copy's time. Not stored.
 	ArchiveTime bool

@@ -463,6 +463,10 @@ func (p *chatPane) linesOf(i int) []string {
 	if it.msg.Encryption != "" {
 		b.WriteByte(' ')
 		b.WriteString(st.lock.Render("🔒"))
+		if it.msg.Untrusted {
+			b.WriteByte(' ')
+			b.WriteString(st.msgError.Render(untrustedMark(it.msg)))
+		}
 	}
 	if mark := p.mark(it); mark != "" {
 		b.WriteByte(' ')

@@ -120,7 +120,10 @@
 // of a conversation says how the next message will go (🔒 OMEMO → n
 // devices, the undecided ones, or plain), asked with Encryption when the
 // window opens, after each session.OMEMOEvent and after /omemo on|off|
-// default. A plain message in a conversation that was encrypted (or was
+// default; a private group's header says the same (other rooms say
+// nothing, and /omemo on is refused there by the session). Messages from a
+// device that was not trusted when they arrived carry "⚠ untrusted device
+// N". A plain message in a conversation that was encrypted (or was
 // just switched off) waits for y/n in the status line. /omemo fingerprint,
 // devices, verify and qr open an overlay (omemopane.go) in place of the
 // conversation; keys other than Esc and paging still reach the input, so

@@ -159,6 +159,10 @@ func omemoHelpCommands() []command {
 	return out
 }
 
+// encryptable reports whether conversations of a kind can be encrypted:
+// chats, and rooms (the session refuses rooms that are not private groups).
+func encryptable(k store.ConvKind) bool { return k == store.KindChat || k == store.KindGroupchat }
+
 // omemoOf returns account i's OMEMO side, nil if it has none.
 func (m *Model) omemoOf(i int) OMEMO {
 	if i < 0 || i >= len(m.accts) {
@@ -197,7 +201,7 @@ func (m *Model) cmdOMEMO(args string) tea.Cmd {
 		m.omemo.init()
 		return c.run(m, i, o, rest)
 	}
-	if sub == "" && m.chat.open && m.chat.kind == store.KindChat {
+	if sub == "" && m.chat.open && encryptable(m.chat.kind) {
 		m.status.Info("encryption here: " + m.encryptionLabel() + " · /omemo " + strings.Join(names, "|"))
 		return nil
 	}
@@ -262,7 +266,7 @@ func (m *Model) omemoVerify(i int, o OMEMO, args string) tea.Cmd {
 }
 
 func (m *Model) omemoSetting(i int, o OMEMO, setting string) tea.Cmd {
-	if !m.chat.open || m.chat.kind != store.KindChat {
+	if !m.chat.open || !encryptable(m.chat.kind) {
 		m.status.Error("open a conversation first: /omemo on|off|default applies to the open one")
 		return nil
 	}
@@ -346,7 +350,7 @@ func (m *Model) encryptionCmd(k convKey) tea.Cmd {
 // refreshEncryption asks again about the open conversation (a window
 // change, an OMEMOEvent, a setting).
 func (m *Model) refreshEncryption() tea.Cmd {
-	if !m.chat.open || m.chat.kind != store.KindChat {
+	if !m.chat.open || !encryptable(m.chat.kind) {
 		return nil
 	}
 	return m.encryptionCmd(convKey{m.chat.acct, m.chat.peer})
@@ -531,7 +535,7 @@ func (m *Model) onOMEMOOp(msg omemoOpMsg) tea.Cmd {
 			m.status.Info("encryption off in this conversation: messages go in clear")
 		default:
 			delete(m.omemo.switched, k)
-			m.status.Info("encryption back to the default: on when the contact has OMEMO devices")
+			m.status.Info("encryption back to the default: on when the contact (in a private group: every member) has OMEMO devices")
 		}
 		return m.encryptionCmd(k)
 	}
@@ -555,12 +559,12 @@ func (m *Model) onOMEMOOp(msg omemoOpMsg) tea.Cmd {
 // encryptionLabel says how the next message of the open conversation will
 // go, for its header; "" when unknown or not a chat.
 func (m *Model) encryptionLabel() string {
-	if !m.chat.open || m.chat.kind != store.KindChat {
+	if !m.chat.open || !encryptable(m.chat.kind) {
 		return ""
 	}
 	st, ok := m.omemo.enc[convKey{m.chat.acct, m.chat.peer}]
-	if !ok {
-		return ""
+	if !ok || m.chat.kind == store.KindGroupchat && !st.Available && !st.Enabled {
+		return "" // a room that is not a private group: nothing to say
 	}
 	return encryptionText(st)
 }
@@ -590,7 +594,7 @@ func encryptionText(st encryptionState) string {
 // holdPlain reports whether a message must wait for the user's consent to
 // go in clear: the conversation is not encrypted now but was before.
 func (m *Model) holdPlain(body string) bool {
-	if !m.chat.open || m.chat.kind != store.KindChat || m.omemoOf(m.chat.acct) == nil {
+	if !m.chat.open || !encryptable(m.chat.kind) || m.omemoOf(m.chat.acct) == nil {
 		return false
 	}
 	m.omemo.init()
@@ -655,6 +659,9 @@ func (m *Model) onOMEMOEvent(ev omemoEvent) tea.Cmd {
 	}
 	m.omemo.init()
 	refresh := m.refreshEncryption()
+	if ev.Kind == "devices" {
+		return refresh // sessions ready: only the header changes
+	}
 	o := m.omemoOf(i)
 	if o == nil || ev.Kind != "new-device" && ev.Kind != "changed-key" {
 		m.deviceNotice(deviceNoticeMsg{acct: i, ev: ev})
@@ -750,4 +757,10 @@ func (m *Model) deviceNotice(msg deviceNoticeMsg) {
 	it.day = dayKey(it.local)
 	it.hhmm = it.local.Format("15:04")
 	m.chat.Append(it)
+}
+
+// untrustedMark marks a message from a device that was not trusted when it
+// arrived (undecided or untrusted: see /omemo fingerprint).
+func untrustedMark(msg store.Message) string {
+	return fmt.Sprintf("⚠ untrusted device %d", msg.SenderDevice)
 }

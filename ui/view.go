@@ -269,6 +269,9 @@ func (m *Model) roomTitle(a *accountState) string {
 		if jid := sanitize.Line(peer); r.name != "" && r.name != jid {
 			t += " <" + jid + ">"
 		}
+		if enc := m.encryptionLabel(); enc != "" {
+			t += " · " + enc // private groups only (OMEMO)
+		}
 		if s := occupantSummary(r); s != "" {
 			t += " · " + s
 		}

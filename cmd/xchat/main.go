@@ -188,10 +188,12 @@ func sessionConfig(a config.Account, password func(context.Context) (string, err
 		Resource: a.Resource,
 		Nick:     a.Nick,
 		OMEMO:    a.OMEMOEnabled(),
-		Password: password,
-		Server:   a.Server,
-		TLSMode:  mode,
-		TLS:      tlsCfg,
+		// New devices undecided until the user decides (no blind trust).
+		OMEMOManualTrust: a.OMEMOTrust == "manual",
+		Password:         password,
+		Server:           a.Server,
+		TLSMode:          mode,
+		TLS:              tlsCfg,
 	}, nil
 }
 

@@ -72,6 +72,10 @@ type Account struct {
 	Nick            string `toml:"nick,omitempty"`
 	// OMEMO turns end-to-end encryption on (default) or off.
 	OMEMO *bool `toml:"omemo,omitempty"`
+	// OMEMOTrust is how new devices of contacts are trusted: "btbv" (blind
+	// trust before verification, the default) or "manual" (undecided until
+	// the user decides).
+	OMEMOTrust string `toml:"omemo_trust,omitempty"`
 }
 
 // fileConfig mirrors the file layout for decoding and encoding.
@@ -296,6 +300,9 @@ func (c *Config) validate(x index) error {
 			if _, err := decodePin(a.PinSHA256); err != nil {
 				fail(key("pin_sha256"), ctx, "%v", err)
 			}
+		}
+		if a.OMEMOTrust != "" && a.OMEMOTrust != "btbv" && a.OMEMOTrust != "manual" {
+			fail(key("omemo_trust"), ctx, `must be "btbv" or "manual", got %q`, a.OMEMOTrust)
 		}
 	}
 	return errors.Join(errs...)

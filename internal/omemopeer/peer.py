@@ -5,13 +5,20 @@ An independent OMEMO implementation (python-omemo + python-oldmemo over
 slixmpp) that logs in to the test server, publishes its legacy OMEMO
 device list and bundle, and then follows line commands on stdin:
 
-    send JID TEXT     encrypt TEXT to every device of JID and send it
-    quit              disconnect and exit
+    send JID TEXT              encrypt TEXT to every device of JID and send it
+    join ROOM NICK             join a group chat
+    sendroom ROOM JIDS TEXT    encrypt TEXT to every device of the members
+                               JIDS (comma-separated) and send it to ROOM
+    quit                       disconnect and exit
 
 It reports on stdout, one JSON object per line:
 
     {"ready": true, "jid": ..., "device": ID, "fingerprint": HEX}
     {"from": JID, "device": ID, "body": TEXT}          a decrypted message
+                                                       (with "room": ROOM for a
+                                                       group message; from is
+                                                       the sender's real JID)
+    {"joined": ROOM}
     {"from": JID, "device": ID, "keytransport": true}  an empty OMEMO message
     {"sent": JID, "text": TEXT}
     {"error": TEXT, ...}
@@ -62,6 +69,8 @@ import oldmemo.etree  # noqa: E402
 import slixmpp  # noqa: E402
 import xeddsa  # noqa: E402
 from slixmpp.exceptions import IqError, IqTimeout  # noqa: E402
+from slixmpp.xmlstream.handler import Callback  # noqa: E402
+from slixmpp.xmlstream.matcher import MatchXPath  # noqa: E402
 
 NS = "eu.siacs.conversations.axolotl"
 DEVICELIST_NODE = NS + ".devicelist"
@@ -193,8 +202,10 @@ class Manager(omemo.SessionManager):
         send_encrypted(message, bare_jid)
 
 
-def send_encrypted(message, bare_jid):
-    stanza = CLIENT.make_message(mto=bare_jid, mtype="chat")
+def send_encrypted(message, bare_jid, mtype="chat"):
+    stanza = CLIENT.make_message(mto=bare_jid, mtype=mtype)
+    if mtype == "groupchat":
+        stanza["body"] = "[OMEMO encrypted]"  # rooms drop messages without a body
     stanza.xml.append(oldmemo.etree.serialize_message(message))
     stanza.xml.append(ET.Element("{urn:xmpp:hints}store"))
     stanza.send()
@@ -205,10 +216,12 @@ class Peer(slixmpp.ClientXMPP):
         super().__init__(jid, password)
         self.manager = None
         self.lock = asyncio.Lock()
-        for plugin in ("xep_0004", "xep_0030", "xep_0060"):
+        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0060"):
             self.register_plugin(plugin)
         self.add_event_handler("session_start", self.start)
-        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message", self.on_plain)
+        # slixmpp's "message" event needs a <body>: key transports have none.
+        self.register_handler(Callback("OMEMO", MatchXPath("{jabber:client}message/{%s}encrypted" % NS), self.on_message))
 
     async def start(self, _event):
         # Available presence, or the server keeps chat messages offline.
@@ -224,15 +237,31 @@ class Peer(slixmpp.ClientXMPP):
         except Exception as e:  # report, the test fails on it
             emit(error="setup failed: %r" % e)
 
+    def on_plain(self, msg):
+        if msg.xml.find("{%s}encrypted" % NS) is None:
+            self.on_message(msg)
+
     def on_message(self, msg):
         elt = msg.xml.find("{%s}encrypted" % NS)
+        room = None
+        sender = msg["from"].bare
+        if msg["type"] == "groupchat":
+            room, nick = msg["from"].bare, msg["from"].resource
+            muc = self["xep_0045"]
+            if not nick or nick == muc.our_nicks.get(room):
+                return  # the room itself, or our own message reflected
+            real = muc.get_jid_property(room, nick, "jid")
+            if elt is not None and not real:
+                emit(error="no real JID for occupant", room=room, nick=nick)
+                return
+            sender = slixmpp.JID(real).bare if real else nick
         if elt is None:
             if msg["body"]:
-                emit(error="plaintext message", **{"from": msg["from"].bare, "body": msg["body"]})
+                emit(error="plaintext message", room=room, **{"from": sender, "body": msg["body"]})
             return
-        asyncio.ensure_future(self.decrypt(msg["from"].bare, elt))
+        asyncio.ensure_future(self.decrypt(sender, elt, room))
 
-    async def decrypt(self, sender, elt):
+    async def decrypt(self, sender, elt, room=None):
         async with self.lock:  # in arrival order, one at a time
             try:
                 message = await oldmemo.etree.parse_message(elt, sender, self.boundjid.bare, self.manager)
@@ -242,6 +271,8 @@ class Peer(slixmpp.ClientXMPP):
                 return
             if plaintext is None:
                 emit(keytransport=True, device=device.device_id, **{"from": sender})
+            elif room:
+                emit(body=plaintext.decode("utf-8"), device=device.device_id, room=room, **{"from": sender})
             else:
                 emit(body=plaintext.decode("utf-8"), device=device.device_id, **{"from": sender})
 
@@ -258,11 +289,37 @@ class Peer(slixmpp.ClientXMPP):
             except Exception as e:
                 emit(error="send failed: %r" % e, to=jid)
 
+    async def join(self, room, nick):
+        try:
+            await self["xep_0045"].join_muc_wait(room, nick, maxstanzas=0, timeout=20)
+            emit(joined=room)
+        except Exception as e:
+            emit(error="join failed: %r" % e, room=room)
+
+    async def send_room(self, room, jids, text):
+        async with self.lock:
+            try:
+                for jid in jids:
+                    await self.manager.refresh_device_list(oldmemo.oldmemo.NAMESPACE, jid)
+                messages, errors = await self.manager.encrypt(frozenset(jids), {oldmemo.oldmemo.NAMESPACE: text.encode("utf-8")})
+                for message in messages:
+                    send_encrypted(message, room, "groupchat")
+                emit(sent=room, text=text, errors=[repr(e) for e in errors])
+            except Exception as e:
+                emit(error="send failed: %r" % e, to=room)
+
     def command(self, line):
         verb, _, rest = line.strip().partition(" ")
         if verb == "send":
             jid, _, text = rest.partition(" ")
             asyncio.ensure_future(self.send_text(jid, text))
+        elif verb == "join":
+            room, _, nick = rest.partition(" ")
+            asyncio.ensure_future(self.join(room, nick))
+        elif verb == "sendroom":
+            room, _, rest = rest.partition(" ")
+            jids, _, text = rest.partition(" ")
+            asyncio.ensure_future(self.send_room(room, jids.split(","), text))
         elif verb == "quit":
             self.disconnect()
         elif verb:

@@ -1,0 +1,89 @@
+package omemopeer_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.mau.fi/libsignal/protocol"
+	"go.mau.fi/libsignal/serialize"
+
+	"xchat/internal/testserver"
+	"xchat/omemo"
+	"xchat/session"
+	"xchat/store"
+)
+
+// TestUndecryptableRetried: a SignalMessage that overtakes the
+// PreKeySignalMessage starting its session cannot be decrypted when it
+// arrives; xchat keeps it with the reason, and once the session exists it
+// decrypts it and replaces the text in place.
+func TestUndecryptableRetried(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{NoUpload: true})
+	users := srv.Users(t, 2)
+	x := startClient(t, srv, users[0])
+	x.tolerateUndecryptable = true
+	r := newGoClient(t, srv, users[1])
+	r.announce()
+	ctx := context.Background()
+
+	// xchat's device, once published.
+	var ids []uint32
+	for deadline := time.Now().Add(stepTimeout); len(ids) == 0; time.Sleep(100 * time.Millisecond) {
+		ids, _ = omemo.FindDeviceList(r.iq(omemo.FetchDeviceListIQ(r.id(), x.jid)))
+		if time.Now().After(deadline) {
+			t.Fatal("xchat published no device list")
+		}
+	}
+	r.learn(x.jid)
+	rcpt, err := r.m.Recipients(ctx, x.jid)
+	if err != nil || len(rcpt) != 1 {
+		t.Fatalf("recipients %v %v", rcpt, err)
+	}
+	first, errs := r.m.Encrypt(ctx, "first, starts the session", rcpt)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	second, errs := r.m.Encrypt(ctx, "second, overtook the first", rcpt)
+	if len(errs) > 0 || !second.Keys[0].PreKey {
+		t.Fatal(errs)
+	}
+	// The second without its PreKeySignalMessage wrapper: only the session
+	// the first one builds can decrypt it.
+	ser := serialize.NewProtoBufSerializer()
+	pk, err := protocol.NewPreKeySignalMessageFromBytes(second.Keys[0].Data, ser.PreKeySignalMessage, ser.SignalMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Keys[0].Data, second.Keys[0].PreKey = pk.WhisperMessage().Serialize(), false
+
+	r.sendEncrypted(x.jid, second)
+	failed := x.waitFor("undecryptable message", func(ev session.Event) bool {
+		e, ok := ev.(session.MessageEvent)
+		return ok && e.Message.Peer == r.jid
+	}).(session.MessageEvent).Message
+	if failed.Body != "" || !strings.Contains(failed.Error, "could not decrypt") {
+		t.Fatalf("overtaking message stored as %q, error %q", failed.Body, failed.Error)
+	}
+
+	r.sendEncrypted(x.jid, first)
+	x.expectEncrypted(r.jid, "first, starts the session")
+	x.waitFor("retried message", func(ev session.Event) bool {
+		e, ok := ev.(session.MessageUpdatedEvent)
+		return ok && e.ID == failed.ID && e.What == "decrypted"
+	})
+	got, err := x.st.Message(ctx, failed.ID)
+	if err != nil || got.Body != "second, overtook the first" || got.Error != "" || got.SenderDevice != r.m.DeviceID() {
+		t.Fatalf("after the retry: %+v, %v", got, err)
+	}
+	msgs, _ := x.st.Latest(ctx, x.jid, r.jid, 10)
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, m.Body)
+	}
+	if len(msgs) != 2 || !slices.Contains(bodies, "second, overtook the first") || msgs[0].Direction != store.Incoming {
+		t.Fatalf("history %q", bodies)
+	}
+}
