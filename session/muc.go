@@ -808,7 +808,7 @@ func (c *Client) startRoomCatchUp(ctx context.Context, roomJID string) {
 	if err != nil {
 		return
 	}
-	q := &mamQueryState{archive: roomJID, last: lastID == ""}
+	q := &mamQueryState{archive: roomJID, last: lastID == "", gapCheck: lastID == ""}
 	c.queryMAM(ctx, q, lastID, time.Time{})
 }
 
