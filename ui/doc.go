@@ -82,6 +82,14 @@
 // page nor a live message moves what is being read. Memory stays bounded
 // however long the history (BenchmarkScroll1MMemory).
 //
+// Past the first stored message (older.go), the account fetches the
+// archive page before it (HistoryFetcher, "loading older messages…"
+// meanwhile) into the store, and the pane reads it like any older page;
+// once the archive's start is reached nothing more is asked. A gap a
+// catch-up left is drawn as "— gap in history —" and filled when it comes
+// into view. The status line shows "syncing N messages…" while a
+// catch-up runs.
+//
 // # Rendering
 //
 // Bodies are parsed for XEP-0393 styling and links (styling.go) when first
