@@ -77,6 +77,7 @@ type room struct {
 	dirty    bool // a snapshot is due
 	synced   bool // the archive catch-up is done: live stanza-ids move the position
 	onJoined []func(created bool)
+	feat     roomFeat // message features' state (features_muc.go)
 }
 
 // nickFor is the nick to use in rooms.
@@ -240,6 +241,7 @@ func (c *Client) roomEvents(rm *room, evs []muc.Event) {
 	ctx := context.Background()
 	roomJID := rm.r.JID()
 	for _, ev := range evs {
+		rm.feat.track(ev)
 		switch e := ev.(type) {
 		case muc.GroupMessage:
 			c.storeGroupMessage(ctx, rm, e)
@@ -309,10 +311,14 @@ func (c *Client) storeGroupMessage(ctx context.Context, rm *room, e muc.GroupMes
 	if e.IsSelf {
 		m.Direction, m.State = store.Outgoing, store.StateDelivered
 	}
+	rm.applyExtra(&m)
 	inserted, err := c.st.AddMessage(ctx, &m)
 	if err != nil {
 		c.log.Error("store: room message", "err", err)
 		return
+	}
+	if inserted {
+		c.afterRoomStored(ctx, rm, &m, e.OccupantID)
 	}
 	if rm.synced && m.StanzaID != "" {
 		if err := c.st.SetArchiveSync(ctx, c.acct, rm.r.JID(), m.StanzaID, m.Timestamp); err != nil {

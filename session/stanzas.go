@@ -84,7 +84,7 @@ type reactions struct {
 }
 
 type reply struct {
-	To string `xml:"to,attr"`
+	To string `xml:"to,attr,omitempty"`
 	ID string `xml:"id,attr"`
 }
 

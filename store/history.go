@@ -152,3 +152,36 @@ func (s *Store) AddHistory(ctx context.Context, msgs []*Message) ([]bool, error)
 	})
 	return added, err
 }
+
+// SetOccupantID records the XEP-0421 occupant id of a room message's sender.
+func (s *Store) SetOccupantID(ctx context.Context, messageID int64, occupantID string) error {
+	_, err := s.Q(ctx).ExecContext(ctx, `INSERT INTO message_occupant (message_id, occupant_id) VALUES (?, ?)
+		ON CONFLICT (message_id) DO UPDATE SET occupant_id = excluded.occupant_id`, messageID, occupantID)
+	return err
+}
+
+// OccupantID returns the occupant id recorded for a message, "" if none.
+func (s *Store) OccupantID(ctx context.Context, messageID int64) (string, error) {
+	var v string
+	err := s.Q(ctx).QueryRowContext(ctx, `SELECT coalesce(max(occupant_id), '') FROM message_occupant WHERE message_id = ?`, messageID).Scan(&v)
+	return v, err
+}
+
+// MarkReadThrough sets a conversation's unread count to the incoming
+// messages newer than message id: another device of ours displayed the
+// conversation up to it (XEP-0333).
+func (s *Store) MarkReadThrough(ctx context.Context, acct, peer string, id int64) error {
+	m, err := s.Message(ctx, id)
+	if err != nil {
+		return err
+	}
+	conv, err := s.conv(ctx, acct, peer)
+	if err != nil {
+		return err
+	}
+	t := ms(m.Timestamp)
+	_, err = s.Q(ctx).ExecContext(ctx, `UPDATE conversations SET unread = (SELECT count(*) FROM messages
+		WHERE conversation_id = ?1 AND direction = ?2 AND (ts > ?3 OR (ts = ?3 AND id > ?4)))
+		WHERE id = ?1`, conv.id, Incoming, t, id)
+	return err
+}

@@ -1,4 +1,5 @@
--- 0010: older history fetched from the server's archive on demand.
+-- 0010: older history fetched from the server's archive on demand, and
+-- occupant ids of room messages.
 -- archive_start: the archive has nothing older than what we hold, so
 -- scrolling up stops asking. history_gaps: places where the archive has
 -- messages we never fetched (a catch-up that could not continue from our
@@ -13,3 +14,11 @@ CREATE TABLE history_gaps (
 	ts              INTEGER NOT NULL,
 	PRIMARY KEY (conversation_id, ts)
 ) STRICT, WITHOUT ROWID;
+
+-- The XEP-0421 occupant id of a room message's sender, when the room
+-- vouches for it: corrections and retractions in rooms that hide real JIDs
+-- are accepted only from the same occupant id.
+CREATE TABLE message_occupant (
+	message_id  INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+	occupant_id TEXT NOT NULL
+) STRICT;
