@@ -319,6 +319,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onMessageUpdated(msg)
 	case session.ChatStateEvent:
 		return m, m.onChatState(msg)
+	case session.ReadEvent:
+		m.onReadElsewhere(msg)
 	case reactionsMsg:
 		m.onReactions(msg)
 	case msgReloadedMsg:

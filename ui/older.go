@@ -365,3 +365,15 @@ func (s syncProgress) text() string {
 	}
 	return fmt.Sprintf("syncing %d messages…", n)
 }
+
+// onReadElsewhere clears the unread count of a conversation another of our
+// devices displayed (the store is already updated).
+func (m *Model) onReadElsewhere(ev session.ReadEvent) {
+	a := m.account(ev.Account)
+	if a == nil || a.unread[ev.Peer] == 0 {
+		return
+	}
+	a.unread[ev.Peer] = 0
+	a.mentions[ev.Peer] = 0
+	m.roster.Invalidate()
+}
