@@ -210,3 +210,66 @@ func TestGapFilledFromArchive(t *testing.T) {
 		t.Errorf("gap still recorded after filling: %v", gaps)
 	}
 }
+
+// TestRoomCatchUp500: bob is away while 500 messages are sent in a room;
+// back, he catches up from the room's archive: all 500 exactly once, in
+// order, and the room's position moves to the newest.
+func TestRoomCatchUp500(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	alice := start(t, config(srv, users[0], "a"), "")
+	bobDB := filepath.Join(t.TempDir(), "bob.db")
+	bob := start(t, config(srv, users[1], "b"), bobDB)
+	alice.waitOnline()
+	bob.waitOnline()
+	room, err := alice.c.CreateRoom(ctx, session.PublicChannel, "catch up", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(bob, room, "joined", joined)
+	bob.waitFor("room synced", 20*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.SyncEvent)
+		return ok && e.Archive == room && e.Done
+	})
+	if _, err := alice.c.SendGroupMessage(ctx, room, "before"); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupMessage(bob, room, "alice", "before")
+	bob.stop()
+
+	const n = 500
+	for i := range n {
+		if _, err := alice.c.SendGroupMessage(ctx, room, fmt.Sprintf("r %03d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := alice.c.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+
+	bob = start(t, config(srv, users[1], "b"), bobDB)
+	bob.waitOnline()
+	ev := bob.waitFor("room catch-up", 60*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.SyncEvent)
+		return ok && e.Archive == room && e.Done
+	}).(session.SyncEvent)
+	if ev.Err != nil || ev.New != n {
+		t.Fatalf("room catch-up: %+v; want %d new", ev, n)
+	}
+	want := []string{"before"}
+	for i := range n {
+		want = append(want, fmt.Sprintf("r %03d", i))
+	}
+	wantBodies(t, bob.st, users[1].JID, room, want)
+	last, _, err := bob.st.ArchiveSync(ctx, users[1].JID, room)
+	msgs, _ := bob.st.Latest(ctx, users[1].JID, room, 1)
+	if err != nil || last == "" || len(msgs) != 1 || msgs[0].StanzaID != last {
+		t.Fatalf("room position %q, newest message %+v (%v)", last, msgs, err)
+	}
+}
