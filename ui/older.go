@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -119,6 +120,10 @@ func (m *Model) onArchiveLoaded(msg archiveLoadedMsg) tea.Cmd {
 		return m.onGapFilled(msg)
 	}
 	h.fetching = false
+	if errors.Is(msg.err, session.ErrOffline) || errors.Is(msg.err, session.ErrNotRunning) {
+		h.failed = "offline" // said in the marker; no alarm for it
+		return nil
+	}
 	if msg.err != nil {
 		h.failed = sanitize.Line(msg.err.Error())
 		m.status.Error("older messages from the server: " + h.failed)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -201,5 +202,26 @@ func TestSyncProgressInStatusLine(t *testing.T) {
 	h.send(session.SyncEvent{Account: me, Archive: "room@conference.example.org", Fetched: 60, Done: true})
 	if s := h.screen(); strings.Contains(s, "syncing") {
 		t.Fatalf("progress still shown when done:\n%s", s)
+	}
+}
+
+// TestArchiveFetchOffline: offline, the marker says so and the status line
+// stays quiet; the next PgUp asks again.
+func TestArchiveFetchOffline(t *testing.T) {
+	h, acc, st := oneAccount(t)
+	arch := seedArchive(st, acc, alice, 30, 10)
+	arch.err = fmt.Errorf("%w: try again when the account is online", session.ErrOffline)
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	if txt, isErr := h.m.status.Text(); isErr {
+		t.Fatalf("offline fetch raised an error: %q", txt)
+	}
+	if s := h.screen(); !strings.Contains(s, "could not be asked: offline") {
+		t.Fatalf("marker:\n%s", s)
+	}
+	arch.err = nil
+	h.press("pgup")
+	if first, _ := bodyNumbers(t, h); first != 0 {
+		t.Fatalf("pane starts at m%03d after going online", first)
 	}
 }

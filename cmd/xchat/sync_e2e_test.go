@@ -167,3 +167,77 @@ func bodiesOf(ms []store.Message) []string {
 	}
 	return out
 }
+
+// TestTUIScrollBackFetchesArchive: a new install holds only the newest
+// archive page after its catch-up; PageUp past the top of what is stored
+// brings the older pages from the server until the first message, with
+// "loading older messages…" meanwhile, then stops asking.
+func TestTUIScrollBackFetchesArchive(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{NoUpload: true})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	ctx := context.Background()
+	phone := startClient(t, srv, alice, "phone", false)
+	phone.waitOnline()
+	bc := startClient(t, srv, bob, "b", false)
+	bc.waitOnline()
+	const total = 300
+	for i := 1; i <= total; i++ {
+		if _, err := bc.c.SendMessage(ctx, alice.JID, fmt.Sprintf("o=%04d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := bc.c.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+
+	dbPath := filepath.Join(t.TempDir(), "alice.db")
+	h := newHome(t, srv, alice, dbPath)
+	s := startTUI(t, h, tmuxtest.Options{}, "XCHAT_OPEN="+bob.JID)
+	s.WaitForText(fmt.Sprintf("o=%04d", total))
+	db := openDBReadOnly(t, dbPath)
+	held := countOld(db)
+	if held >= total {
+		t.Fatalf("the catch-up of a new install fetched all %d messages: nothing to scroll back to", held)
+	}
+	first := fmt.Sprintf("o=%04d", 1)
+	sawLoading := false
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		screen := s.Capture()
+		if strings.Contains(screen, "loading older messages…") {
+			sawLoading = true
+		}
+		if strings.Contains(screen, first) && strings.Contains(screen, "beginning of the conversation") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("scrolling back did not reach the first message (%d stored):\n%s", countOld(db), tmuxtest.Frame(screen))
+		}
+		s.SendKeys("PageUp")
+		time.Sleep(30 * time.Millisecond)
+	}
+	if n := countOld(db); n != total {
+		t.Fatalf("%d messages stored after scrolling to the start, want %d", n, total)
+	}
+	var dups int
+	_ = db.QueryRow(`SELECT count(*) FROM (SELECT body FROM messages WHERE body LIKE 'o=%' GROUP BY body HAVING count(*) > 1)`).Scan(&dups)
+	if dups != 0 {
+		t.Fatalf("%d messages stored twice", dups)
+	}
+	var start int
+	_ = db.QueryRow(`SELECT count(*) FROM history_state WHERE archive_start = 1`).Scan(&start)
+	if start != 1 {
+		t.Error("the archive's start is not remembered")
+	}
+	t.Logf("%d of %d messages held after the catch-up; loading line seen: %v", held, total, sawLoading)
+}
+
+func countOld(db *sql.DB) int {
+	var n int
+	_ = db.QueryRow(`SELECT count(*) FROM messages WHERE body LIKE 'o=%'`).Scan(&n)
+	return n
+}
