@@ -332,8 +332,10 @@ func (p *chatPane) archiveMarker() string {
 		return "loading older messages…"
 	case h.start:
 		return "beginning of the conversation"
+	case h.failed == "offline":
+		return "beginning of what is stored (offline)"
 	case h.failed != "":
-		return "beginning of what is stored (the server could not be asked: " + h.failed + ")"
+		return "beginning of what is stored (the server could not be asked)"
 	case p.kind == store.KindPrivate || len(p.items) == 0:
 		return ""
 	}

@@ -216,7 +216,7 @@ func TestArchiveFetchOffline(t *testing.T) {
 	if txt, isErr := h.m.status.Text(); isErr {
 		t.Fatalf("offline fetch raised an error: %q", txt)
 	}
-	if s := h.screen(); !strings.Contains(s, "could not be asked: offline") {
+	if s := h.screen(); !strings.Contains(s, "beginning of what is stored (offline)") {
 		t.Fatalf("marker:\n%s", s)
 	}
 	arch.err = nil
