@@ -117,6 +117,7 @@ func (c *Client) fetchOlder(peer string, gap time.Time, res *HistoryResult, empt
 			done(err)
 			return
 		}
+		c.applyArchived(ctx, q)
 		res.Added += added
 		complete := fin.Complete == "true" || fin.Complete == "1" || fin.Set.First == ""
 		if gap.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,5 +272,116 @@ func TestRoomCatchUp500(t *testing.T) {
 	msgs, _ := bob.st.Latest(ctx, users[1].JID, room, 1)
 	if err != nil || last == "" || len(msgs) != 1 || msgs[0].StanzaID != last {
 		t.Fatalf("room position %q, newest message %+v (%v)", last, msgs, err)
+	}
+}
+
+// TestCatchUpAppliesFeatures: corrections, reactions and retractions found
+// in the archive during a catch-up change the messages they refer to, as
+// they do live; none becomes a message of its own (1:1 and room).
+func TestCatchUpAppliesFeatures(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "alice.db")
+	alice := start(t, config(srv, users[0], "a"), db)
+	phone := start(t, config(srv, users[0], "phone"), "")
+	bob := start(t, config(srv, users[1], "b"), "")
+	alice.waitOnline()
+	phone.waitOnline()
+	bob.waitOnline()
+	waitSynced(alice)
+	// Non-anonymous: the archive names real JIDs, which prove authors.
+	room, err := bob.c.CreateRoom(ctx, session.PrivateGroup, "archived features", []string{users[0].JID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.JoinRoom(ctx, room, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, room, "joined", joined)
+	if _, err := bob.c.SendMessage(ctx, users[0].JID, "before"); err != nil {
+		t.Fatal(err)
+	}
+	alice.waitMessage(users[1].JID, "before")
+	if _, err := bob.c.SendGroupMessage(ctx, room, "room before"); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupMessage(alice, room, "bob", "room before")
+	alice.stop()
+
+	// While alice's xchat is away: messages, then changes to them.
+	one, err := bob.c.SendMessage(ctx, users[0].JID, "typo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	two, err := bob.c.SendMessage(ctx, users[0].JID, "regret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := bob.c.SendGroupMessage(ctx, room, "room typo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("reflection", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageStateEvent)
+		return ok && e.ID == rm.ID && e.State == store.StateDelivered
+	})
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bob.c.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { return bob.c.Correct(ctx, one.ID, "fixed") },
+		func() error { return bob.c.React(ctx, one.ID, []string{"🎉"}) },
+		func() error { return bob.c.Retract(ctx, two.ID) },
+		func() error { return bob.c.Correct(ctx, rm.ID, "room fixed") },
+		func() error { return bob.c.React(ctx, rm.ID, []string{"👀"}) },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bob.c.SendMessage(ctx, users[0].JID, "last"); err != nil {
+		t.Fatal(err)
+	}
+	phone.waitMessage(users[1].JID, "last")
+	if _, err := bob.c.SendGroupMessage(ctx, room, "room last"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.c.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+
+	alice = start(t, config(srv, users[0], "a"), db)
+	alice.waitOnline()
+	waitSynced(alice)
+	alice.waitFor("room catch-up", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.SyncEvent)
+		return ok && e.Archive == room && e.Done
+	})
+	check := func(peer string, want []string) []store.Message {
+		t.Helper()
+		msgs, err := alice.st.Latest(ctx, users[0].JID, peer, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := bodies(msgs); strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("%s holds %q, want %q", peer, got, want)
+		}
+		return msgs
+	}
+	msgs := check(users[1].JID, []string{"before", "fixed", "", "last"})
+	if !msgs[1].Edited || !msgs[2].Retracted {
+		t.Errorf("edited %v, retracted %v", msgs[1].Edited, msgs[2].Retracted)
+	}
+	r, _ := alice.st.Reactions(ctx, []int64{msgs[1].ID})
+	if len(r[msgs[1].ID]) != 1 || r[msgs[1].ID][0].Emojis[0] != "🎉" {
+		t.Errorf("reactions of the corrected message: %+v", r)
+	}
+	rmsgs := check(room, []string{"room before", "room fixed", "room last"})
+	r, _ = alice.st.Reactions(ctx, []int64{rmsgs[1].ID})
+	if len(r[rmsgs[1].ID]) != 1 || r[rmsgs[1].ID][0].Emojis[0] != "👀" {
+		t.Errorf("room reactions: %+v", r)
 	}
 }

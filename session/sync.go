@@ -49,6 +49,8 @@ type mamQueryState struct {
 	// gapCheck: the next page does not continue from our position, so
 	// what lies before it may be a hole in the history (history.go).
 	gapCheck bool
+	deferred []archivedFeature // features applied once the page is stored (archived.go)
+	replies  []int             // indexes of replies in page (archived.go)
 }
 
 type carbonsEnable struct {
@@ -174,6 +176,7 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 		gaps := c.gapCandidates(ctx, q)
 		c.flushMAMPage(ctx, q, fin.Set.Last)
 		c.recordGaps(ctx, gaps)
+		c.applyArchived(ctx, q)
 		complete := fin.Complete == "true" || fin.Complete == "1" || fin.Set.Last == "" || q.last
 		if !complete && q.pages < mamMaxPages {
 			c.emit(SyncEvent{Account: c.acct, Archive: q.archive, Fetched: q.fetched, New: q.added})
@@ -205,8 +208,13 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		return
 	}
 	if q.archive != c.acct {
+		if c.deferRoomArchived(q, r) {
+			return
+		}
 		q.fetched++
 		if msg, ok := c.roomArchived(q, r); ok {
+			noteArchivedRoom(r.Forwarded.Message, &msg)
+			noteArchivedReply(q, r.Forwarded.Message, &msg)
 			q.page = append(q.page, msg)
 		}
 		return
@@ -224,6 +232,9 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		return
 	}
 	msg.StanzaID, msg.StanzaBy = r.ID, q.archive
+	if c.deferArchived(q, inner, msg) {
+		return
+	}
 	if c.om != nil && isOMEMO(inner) {
 		// Decrypted one by one, in archive order, each in the transaction
 		// of its ratchet update.
@@ -242,6 +253,7 @@ func (c *Client) mamResult(from string, r *mamResult) {
 			msg.ArchiveTime = true
 		}
 	}
+	noteArchivedReply(q, inner, &msg)
 	q.page = append(q.page, msg)
 }
 
