@@ -273,6 +273,31 @@ func TestRoomCatchUp500(t *testing.T) {
 	if err != nil || last == "" || len(msgs) != 1 || msgs[0].StanzaID != last {
 		t.Fatalf("room position %q, newest message %+v (%v)", last, msgs, err)
 	}
+
+	// A new device of bob's joins through the bookmark with the newest
+	// page only, then pages back through the room's archive to its start.
+	fresh := start(t, config(srv, users[1], "tablet"), "")
+	fresh.waitOnline()
+	fresh.waitFor("room catch-up on the new device", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.SyncEvent)
+		return ok && e.Archive == room && e.Done
+	})
+	if held, _ := fresh.st.Count(ctx, users[1].JID, room); held >= n {
+		t.Fatalf("the new device fetched %d messages at once", held)
+	}
+	for pages := 0; ; pages++ {
+		res, err := fresh.c.FetchOlder(ctx, room, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Start {
+			break
+		}
+		if res.Added == 0 || pages > 20 {
+			t.Fatalf("room page %d: %+v", pages, res)
+		}
+	}
+	wantBodies(t, fresh.st, users[1].JID, room, want)
 }
 
 // TestCatchUpAppliesFeatures: corrections, reactions and retractions found

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"xchat/session"
+	"xchat/store"
 )
 
 // openSeeded opens alice's conversation seeded with total messages of which
@@ -223,5 +225,20 @@ func TestArchiveFetchOffline(t *testing.T) {
 	h.press("pgup")
 	if first, _ := bodyNumbers(t, h); first != 0 {
 		t.Fatalf("pane starts at m%03d after going online", first)
+	}
+}
+
+// TestRoomReplyQuote: in a room a reply names the room's stanza-id of what
+// it answers; the quote is found by it.
+func TestRoomReplyQuote(t *testing.T) {
+	h, _, st := inRoom(t, 0)
+	orig := st.add(store.Message{Account: me, Peer: room, Kind: store.KindGroupchat, Sender: "zed", Body: "who is in?",
+		OriginID: "zed-own-id", StanzaID: "room-sid-1", StanzaBy: room, Timestamp: testNow})
+	st.add(store.Message{Account: me, Peer: room, Kind: store.KindGroupchat, Sender: "alice", Body: "me",
+		ReplyTo: "room-sid-1", StanzaID: "room-sid-2", StanzaBy: room, Timestamp: testNow.Add(time.Second)})
+	h.m.chat.Close() // read the room again from the store
+	h.run(h.m.openConversation(0, room, store.KindGroupchat, ""))
+	if s := h.screen(); !strings.Contains(s, "↪ zed: who is in?") {
+		t.Fatalf("no quote of %q above the reply:\n%s", orig.Body, s)
 	}
 }
