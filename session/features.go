@@ -33,7 +33,8 @@ type MessageUpdatedEvent struct {
 // paused, active, inactive or gone.
 type ChatStateEvent struct {
 	Account string
-	JID     string // bare
+	JID     string // bare; the room's for a group chat
+	Nick    string // in a room, the occupant's nick
 	State   string
 }
 
@@ -59,6 +60,12 @@ func (c *Client) applyFeatures(ctx context.Context, m *inMessage, msg *store.Mes
 	}
 	if m.Displayed != nil && msg.Direction == store.Incoming {
 		c.displayedReceived(ctx, msg.Peer, m.Displayed.ID)
+	}
+	if m.Displayed != nil && msg.Direction == store.Outgoing && m.Displayed.ID != "" {
+		// Our other device displayed it (a sent carbon): read here too.
+		if orig, err := c.st.FindRef(ctx, c.acct, msg.Peer, m.Displayed.ID); err == nil && orig.Direction == store.Incoming {
+			c.readElsewhere(ctx, msg.Peer, orig)
+		}
 	}
 	switch {
 	case m.Replace != nil && m.Replace.ID != "":
@@ -179,8 +186,8 @@ func (c *Client) ownMessage(ctx context.Context, id int64) (store.Message, error
 	if m.Account != c.acct || m.Direction != store.Outgoing {
 		return store.Message{}, errors.New("only your own messages can be changed")
 	}
-	if m.Kind != store.KindChat {
-		return store.Message{}, errors.New("corrections and retractions work in 1:1 chats for now")
+	if m.Kind != store.KindChat && m.Kind != store.KindGroupchat {
+		return store.Message{}, errors.New("corrections and retractions work in 1:1 chats and rooms")
 	}
 	return m, nil
 }
@@ -218,7 +225,11 @@ func (c *Client) Correct(ctx context.Context, id int64, body string) error {
 			return err
 		}
 		el := fmt.Sprintf(`<replace xmlns="%s" id="%s"></replace>`, nsCorrect, xmlText(m.OriginID))
-		if err := c.sendFeature(ctx, m.Peer, body, el); err != nil {
+		send := c.sendFeature
+		if m.Kind == store.KindGroupchat {
+			send = c.sendRoomFeature // features_muc.go
+		}
+		if err := send(ctx, m.Peer, body, el); err != nil {
 			return err
 		}
 		if err := c.st.Correct(ctx, id, body); err != nil {
@@ -237,8 +248,16 @@ func (c *Client) Retract(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		el := fmt.Sprintf(`<retract xmlns="%s" id="%s"></retract><fallback xmlns="urn:xmpp:fallback:0" for="%s"></fallback>`, nsRetract, xmlText(m.OriginID), nsRetract)
-		if err := c.sendFeature(ctx, m.Peer, "This person attempted to retract a previous message, but it's unsupported by your client.", el); err != nil {
+		ref, send := m.OriginID, c.sendFeature
+		if m.Kind == store.KindGroupchat {
+			// In rooms, by the stanza-id the room gave it (XEP-0424 §5.1).
+			if ref, err = roomRef(m); err != nil {
+				return err
+			}
+			send = c.sendRoomFeature
+		}
+		el := fmt.Sprintf(`<retract xmlns="%s" id="%s"></retract><fallback xmlns="urn:xmpp:fallback:0" for="%s"></fallback>`, nsRetract, xmlText(ref), nsRetract)
+		if err := send(ctx, m.Peer, "This person attempted to retract a previous message, but it's unsupported by your client.", el); err != nil {
 			return err
 		}
 		if err := c.st.Retract(ctx, id); err != nil {
@@ -259,12 +278,17 @@ func (c *Client) React(ctx context.Context, id int64, emojis []string) error {
 		if err != nil || m.Account != c.acct {
 			return fmt.Errorf("no such message")
 		}
-		if m.Kind != store.KindChat {
-			return errors.New("reactions work in 1:1 chats for now")
+		if m.Kind != store.KindChat && m.Kind != store.KindGroupchat {
+			return errors.New("reactions work in 1:1 chats and rooms")
 		}
 		ref := m.OriginID
 		if m.Direction == store.Incoming {
 			ref = strings.TrimPrefix(ref, "id:")
+		}
+		if m.Kind == store.KindGroupchat {
+			if ref, err = roomRef(m); err != nil { // XEP-0444 §6.2
+				return err
+			}
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, `<reactions xmlns="%s" id="%s">`, nsReactions, xmlText(ref))
@@ -272,8 +296,12 @@ func (c *Client) React(ctx context.Context, id int64, emojis []string) error {
 			b.WriteString("<reaction>" + xmlText(e) + "</reaction>")
 		}
 		b.WriteString("</reactions>")
-		out := outMessage{ID: newID(), To: m.Peer, Type: "chat", Raw: b.String() + `<store xmlns="urn:xmpp:hints"></store>`}
-		if err := c.send(ctx, out); err != nil {
+		if m.Kind == store.KindGroupchat {
+			err = c.sendRoomFeature(ctx, m.Peer, "", b.String()+`<store xmlns="urn:xmpp:hints"></store>`)
+		} else {
+			err = c.send(ctx, outMessage{ID: newID(), To: m.Peer, Type: "chat", Raw: b.String() + `<store xmlns="urn:xmpp:hints"></store>`})
+		}
+		if err != nil {
 			return err
 		}
 		if err := c.st.SetReactions(ctx, id, c.acct, cleanReactions(emojis)); err != nil {
@@ -291,6 +319,10 @@ func (c *Client) Reply(ctx context.Context, id int64, body string) (store.Messag
 	err := c.do(ctx, func() error {
 		ctx := context.WithoutCancel(ctx)
 		orig, err := c.st.Message(ctx, id)
+		if err == nil && orig.Account == c.acct && orig.Kind == store.KindGroupchat {
+			out, err = c.replyGroup(ctx, orig, body) // features_muc.go
+			return err
+		}
 		if err != nil || orig.Account != c.acct || orig.Kind != store.KindChat {
 			return fmt.Errorf("no such 1:1 message")
 		}
@@ -313,6 +345,9 @@ func (c *Client) SendChatState(ctx context.Context, peer, state string) error {
 		if c.conn == nil || !c.conn.online || c.chatStates[peer] == state {
 			return nil
 		}
+		if c.rooms[peer] != nil {
+			return c.sendRoomChatState(context.WithoutCancel(ctx), peer, state) // features_muc.go
+		}
 		if _, inRoster := c.roster[peer]; !inRoster {
 			return nil // typing notices only to contacts
 		}
@@ -328,6 +363,12 @@ func (c *Client) MarkDisplayed(ctx context.Context, id int64) error {
 	return c.do(ctx, func() error {
 		ctx := context.WithoutCancel(ctx)
 		m, err := c.st.Message(ctx, id)
+		if err == nil && m.Account == c.acct && m.Kind == store.KindGroupchat && m.Direction == store.Incoming {
+			if c.conn == nil || !c.conn.online {
+				return nil
+			}
+			return c.markRoomDisplayed(ctx, m) // features_muc.go
+		}
 		if err != nil || m.Direction != store.Incoming || m.Kind != store.KindChat {
 			return nil
 		}

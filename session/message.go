@@ -62,7 +62,7 @@ func (c *Client) handleMessage(gen uint64, m *inMessage, raw []byte) {
 		return
 	}
 	if rm := c.roomFor(m.From); rm != nil {
-		c.roomMessage(rm, raw)
+		c.roomMessageWith(rm, m, raw) // features_muc.go
 		return
 	}
 	from := c.jid
@@ -433,6 +433,9 @@ func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string)
 	}
 	if m.Kind == store.KindGroupchat {
 		out.Request = nil // receipts are not for rooms (XEP-0184 §5.3)
+		if m.ReplyTo != "" {
+			out.Reply = &reply{ID: m.ReplyTo} // the room's stanza-id
+		}
 		if rm := c.rooms[m.Peer]; rm != nil {
 			rm.r.TrackOriginID(m.OriginID)
 		}

@@ -77,6 +77,7 @@ type room struct {
 	dirty    bool // a snapshot is due
 	synced   bool // the archive catch-up is done: live stanza-ids move the position
 	onJoined []func(created bool)
+	feat     roomFeat // message features' state (features_muc.go)
 }
 
 // nickFor is the nick to use in rooms.
@@ -242,6 +243,7 @@ func (c *Client) roomEvents(rm *room, evs []muc.Event) {
 	roomJID := rm.r.JID()
 	c.omemoRoomEvents(rm, evs) // OMEMO: members of private groups
 	for _, ev := range evs {
+		rm.feat.track(ev)
 		switch e := ev.(type) {
 		case muc.GroupMessage:
 			c.storeGroupMessage(ctx, rm, e)
@@ -311,10 +313,14 @@ func (c *Client) storeGroupMessage(ctx context.Context, rm *room, e muc.GroupMes
 	if e.IsSelf {
 		m.Direction, m.State = store.Outgoing, store.StateDelivered
 	}
+	rm.applyExtra(&m)
 	inserted, err := c.st.AddMessage(ctx, &m)
 	if err != nil {
 		c.log.Error("store: room message", "err", err)
 		return
+	}
+	if inserted {
+		c.afterRoomStored(ctx, rm, &m, e.OccupantID)
 	}
 	if rm.synced && m.StanzaID != "" {
 		if err := c.st.SetArchiveSync(ctx, c.acct, rm.r.JID(), m.StanzaID, m.Timestamp); err != nil {
@@ -810,7 +816,7 @@ func (c *Client) startRoomCatchUp(ctx context.Context, roomJID string) {
 	if err != nil {
 		return
 	}
-	q := &mamQueryState{archive: roomJID, last: lastID == ""}
+	q := &mamQueryState{archive: roomJID, last: lastID == "", gapCheck: lastID == ""}
 	c.queryMAM(ctx, q, lastID, time.Time{})
 }
 

@@ -86,7 +86,7 @@ type reactions struct {
 }
 
 type reply struct {
-	To string `xml:"to,attr"`
+	To string `xml:"to,attr,omitempty"`
 	ID string `xml:"id,attr"`
 }
 

@@ -45,6 +45,12 @@ type mamQueryState struct {
 	added   int
 	pages   int
 	last    bool // fetching only the newest page (no stored position yet)
+	older   bool // a page of older history (history.go), not a catch-up
+	// gapCheck: the next page does not continue from our position, so
+	// what lies before it may be a hole in the history (history.go).
+	gapCheck bool
+	deferred []archivedFeature // features applied once the page is stored (archived.go)
+	replies  []int             // indexes of replies in page (archived.go)
 }
 
 type carbonsEnable struct {
@@ -104,14 +110,14 @@ func (c *Client) startCatchUp(ctx context.Context) {
 		c.log.Error("store: archive sync", "err", err)
 		return
 	}
-	q := &mamQueryState{archive: c.acct, last: lastID == ""}
+	q := &mamQueryState{archive: c.acct, last: lastID == "", gapCheck: lastID == ""}
 	c.queryMAM(ctx, q, lastID, time.Time{})
 }
 
 // mamByArchive finds the running query for an archive.
 func (c *Client) mamByArchive(archive string) (*mamQueryState, bool) {
 	for _, q := range c.mam {
-		if q.archive == archive {
+		if q.archive == archive && !q.older {
 			return q, true
 		}
 	}
@@ -151,7 +157,8 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 				_, ts, _ := c.st.ArchiveSync(ctx, c.acct, q.archive)
 				c.log.Info("archive position expired; catching up by time", "since", ts)
 				if ts.IsZero() {
-					q.last = true
+					// Only the newest page: what lies before it may be a hole.
+					q.last, q.gapCheck = true, true
 				}
 				c.queryMAM(ctx, q, "", ts)
 				return
@@ -166,7 +173,10 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 			delete(c.mam, q.queryID)
 			return
 		}
+		gaps := c.gapCandidates(ctx, q)
 		c.flushMAMPage(ctx, q, fin.Set.Last)
+		c.recordGaps(ctx, gaps)
+		c.applyArchived(ctx, q)
 		complete := fin.Complete == "true" || fin.Complete == "1" || fin.Set.Last == "" || q.last
 		if !complete && q.pages < mamMaxPages {
 			c.emit(SyncEvent{Account: c.acct, Archive: q.archive, Fetched: q.fetched, New: q.added})
@@ -198,8 +208,13 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		return
 	}
 	if q.archive != c.acct {
+		if c.deferRoomArchived(q, r) {
+			return
+		}
 		q.fetched++
 		if msg, ok := c.roomArchived(q, r); ok {
+			noteArchivedRoom(r.Forwarded.Message, &msg)
+			noteArchivedReply(q, r.Forwarded.Message, &msg)
 			q.page = append(q.page, msg)
 		}
 		return
@@ -217,6 +232,9 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		return
 	}
 	msg.StanzaID, msg.StanzaBy = r.ID, q.archive
+	if c.deferArchived(q, inner, msg) {
+		return
+	}
 	if c.om != nil && isOMEMO(inner) {
 		// Decrypted one by one, in archive order, each in the transaction
 		// of its ratchet update.
@@ -235,6 +253,7 @@ func (c *Client) mamResult(from string, r *mamResult) {
 			msg.ArchiveTime = true
 		}
 	}
+	noteArchivedReply(q, inner, &msg)
 	q.page = append(q.page, msg)
 }
 

@@ -44,6 +44,8 @@ type accountState struct {
 	invites   []muc.Invite          // pending invitations, oldest first
 	bookmarks []muc.Bookmark
 	live      bool // a RosterEvent came: the store's copy is older
+
+	sync syncProgress // archive catch-ups running (older.go)
 }
 
 func newAccountState(a Account) *accountState {

@@ -77,6 +77,8 @@ type chatPane struct {
 	detached     bool  // newer messages than items exist (dropped to bound memory)
 	newBelow     int   // messages that arrived while detached
 
+	hist paneHistory // the server's archive beyond the store (older.go)
+
 	selID  int64  // the message selected in selection mode; 0 if none
 	ownJID string // our account's JID, to tell our reactions apart
 
@@ -111,6 +113,7 @@ func (p *chatPane) Reset(acct int, peer string, kind store.ConvKind) uint64 {
 	p.late = nil
 	p.unreadAtOpen, p.firstUnread = 0, 0
 	p.selID = 0
+	p.hist = paneHistory{}
 	return p.gen
 }
 
@@ -125,6 +128,7 @@ func (p *chatPane) Close() {
 	p.newBelow = 0
 	p.late = nil
 	p.unreadAtOpen, p.firstUnread = 0, 0
+	p.hist = paneHistory{}
 }
 
 // SetLatest installs the newest page. Messages that reached the pane while
@@ -378,6 +382,9 @@ func (p *chatPane) rowsOf(i int) int {
 	if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
 		n++
 	}
+	if p.gapAbove(i) {
+		n++
+	}
 	return n
 }
 
@@ -552,6 +559,9 @@ func (p *chatPane) Render(now time.Time) []string {
 		if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
 			rev = append(rev, p.unreadSeparator())
 		}
+		if p.gapAbove(i) {
+			rev = append(rev, p.gapLine())
+		}
 		if p.separated(i) {
 			rev = append(rev, p.daySeparator(p.items[i].local, now))
 		}
@@ -599,6 +609,8 @@ func (p *chatPane) topMarker() string {
 		s = "loading older messages…"
 	case p.hasOlder:
 		s = "PgUp for older messages"
+	case p.archiveMarker() != "":
+		s = p.archiveMarker()
 	case len(p.items) == 0:
 		s = "no messages yet"
 	default:

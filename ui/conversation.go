@@ -43,7 +43,7 @@ func (m *Model) openConversation(i int, peer string, kind store.ConvKind, thenSe
 	m.occ.top = 0
 	m.roster.Invalidate()
 	m.roster.Select(i, peer)
-	return m.openCmd(gen, i, peer, kind, thenSend)
+	return tea.Batch(m.openCmd(gen, i, peer, kind, thenSend), m.gapsCmd())
 }
 
 // newItems turns stored messages into pane items.
@@ -175,15 +175,19 @@ func (m *Model) scrollUp(n int) tea.Cmd {
 		return nil
 	}
 	atTop := p.ScrollUp(n)
-	if !atTop || !p.hasOlder || p.loadingOlder || p.loading {
-		return nil
+	fill := m.fillVisibleGap()
+	if !atTop || p.loadingOlder || p.loading {
+		return fill
+	}
+	if !p.hasOlder {
+		return tea.Batch(fill, m.fetchArchive()) // past the top of the store
 	}
 	id := p.OldestID()
 	if id == 0 {
-		return nil
+		return fill
 	}
 	p.loadingOlder = true
-	return m.olderCmd(p.gen, p.acct, p.peer, id)
+	return tea.Batch(fill, m.olderCmd(p.gen, p.acct, p.peer, id))
 }
 
 // scrollDown scrolls down n rows; at the bottom of a detached pane it
@@ -228,7 +232,7 @@ func (m *Model) scrollHome() tea.Cmd {
 		return nil
 	}
 	if !p.hasOlder {
-		return nil
+		return m.fetchArchive() // past the top of the store
 	}
 	p.toTop = true
 	if p.loadingOlder {

@@ -26,8 +26,8 @@
 //     around the hit (Store.Before and Store.After) and selects it;
 //   - selection mode (selection.go): Esc in an empty input, then j/k over
 //     the messages, y to copy (OSC 52, tea.SetClipboard), o to open the
-//     first link with Options.OpenCommand, run in a Cmd; in 1:1 chats r
-//     replies, e corrects and d retracts our own message, + reacts
+//     first link with Options.OpenCommand, run in a Cmd; in chats and
+//     rooms r replies, e corrects and d retracts our own message, + reacts
 //     (features.go);
 //   - statusLine: the current account's state, the window list and the
 //     last notice or error;
@@ -82,6 +82,14 @@
 // page nor a live message moves what is being read. Memory stays bounded
 // however long the history (BenchmarkScroll1MMemory).
 //
+// Past the first stored message (older.go), the account fetches the
+// archive page before it (HistoryFetcher, "loading older messages…"
+// meanwhile) into the store, and the pane reads it like any older page;
+// once the archive's start is reached nothing more is asked. A gap a
+// catch-up left is drawn as "— gap in history —" and filled when it comes
+// into view. The status line shows "syncing N messages…" while a
+// catch-up runs.
+//
 // # Rendering
 //
 // Bodies are parsed for XEP-0393 styling and links (styling.go) when first
@@ -91,7 +99,7 @@
 //
 // # Message features
 //
-// features.go draws and drives what 1:1 chats have beyond plain messages:
+// features.go draws and drives what chats have beyond plain messages:
 // "(edited)" after corrected messages (XEP-0308), a dim tombstone for
 // retracted ones (XEP-0424), the reactions under a message with their
 // counts, ours highlighted (XEP-0444, loaded with Store.Reactions once per
@@ -105,7 +113,11 @@
 // typing…" in the status line. While the conversation is on screen and
 // the terminal has focus, the newest incoming message gets a read marker
 // (Account.MarkDisplayed); focus changes set the XEP-0352 client state of
-// every account that has SetActive. Group chats answer "not yet supported".
+// every account that has SetActive. All of this works in rooms too (the
+// session refers to room messages by the room's stanza-ids; an occupant's
+// typing shows with their nick); private messages through a room have
+// none of it. A session.ReadEvent (another of our devices displayed the
+// conversation) clears its unread count.
 //
 // # Notifications
 //

@@ -182,15 +182,19 @@ func (m *Model) onMsgReloaded(msg msgReloadedMsg) {
 // onChatState shows or clears "X is typing…" for the open conversation.
 func (m *Model) onChatState(ev session.ChatStateEvent) tea.Cmd {
 	i, ok := m.byAcct[ev.Account]
-	if !ok || m.chat.kind != store.KindChat || !m.chat.IsOpen(i, ev.JID) {
+	if !ok || m.chat.kind == store.KindPrivate || !m.chat.IsOpen(i, ev.JID) {
 		return nil
 	}
 	if ev.State != "composing" {
 		m.clearTyping()
 		return nil
 	}
+	label := m.accts[i].labelOf(ev.JID)
+	if m.chat.kind == store.KindGroupchat {
+		label = sanitize.Line(ev.Nick) // the occupant typing in the room
+	}
 	m.typingSeq++
-	m.typing = &typingState{acct: i, peer: ev.JID, label: m.accts[i].labelOf(ev.JID), seq: m.typingSeq}
+	m.typing = &typingState{acct: i, peer: ev.JID, label: label, seq: m.typingSeq}
 	m.status.Info(m.typing.label + " is typing…")
 	seq := m.typingSeq
 	return m.after(typingShown, typingExpiredMsg{seq: seq})
@@ -207,15 +211,15 @@ func (m *Model) clearTyping() {
 	m.typing = nil
 }
 
-// openChat reports whether the open conversation is a 1:1 chat; in a room
-// it says so.
+// openChat reports whether the open conversation is a 1:1 chat or a room;
+// in a private conversation through a room it says these are not there.
 func (m *Model) openChat() bool {
 	if !m.chat.open {
 		m.status.Info("no conversation is open")
 		return false
 	}
-	if m.chat.kind != store.KindChat {
-		m.status.Info("not yet supported in group chats")
+	if m.chat.kind == store.KindPrivate {
+		m.status.Info("not supported in private messages through a room")
 		return false
 	}
 	return true
@@ -230,7 +234,9 @@ func (p *chatPane) quoteOf(it *chatItem) string {
 	}
 	for k := range p.items {
 		o := &p.items[k]
-		if o.msg.OriginID != "" && strings.TrimPrefix(o.msg.OriginID, "id:") == ref {
+		// In rooms a reply refers to the room's stanza-id (XEP-0461 §6).
+		if (o.msg.OriginID != "" && strings.TrimPrefix(o.msg.OriginID, "id:") == ref) ||
+			(o.msg.Kind == store.KindGroupchat && o.msg.StanzaID == ref) {
 			body := o.body
 			if o.msg.Retracted {
 				body = "message retracted"
@@ -556,7 +562,7 @@ func tickAfter(d time.Duration, msg tea.Msg) tea.Cmd {
 // conversation (at most once per composingEvery) and arms the "paused"
 // timer.
 func (m *Model) onTyped() tea.Cmd {
-	if !m.chat.open || m.chat.kind != store.KindChat || m.scope() != scopeInput {
+	if !m.chat.open || m.chat.kind == store.KindPrivate || m.scope() != scopeInput {
 		return nil
 	}
 	v := m.input.Value()
@@ -623,7 +629,7 @@ func (m *Model) chatStateCmd(i int, peer, state string) tea.Cmd {
 // open 1:1 conversation when it is on screen, once per message.
 func (m *Model) markDisplayed() tea.Cmd {
 	p := &m.chat
-	if !p.open || p.kind != store.KindChat || !m.termFocused || p.detached || p.loading {
+	if !p.open || p.kind == store.KindPrivate || !m.termFocused || p.detached || p.loading {
 		return nil
 	}
 	for k := len(p.items) - 1; k >= 0; k-- {

@@ -186,21 +186,34 @@ func TestCorrectRetractCommands(t *testing.T) {
 	}
 }
 
-func TestFeaturesNotInRooms(t *testing.T) {
-	h, _, _, _ := featureScene(t)
+// TestFeaturesInRooms: the message features work in rooms as in 1:1
+// chats (the session picks the room's ids); private messages through a
+// room have none.
+func TestFeaturesInRooms(t *testing.T) {
+	h, a, theirs, ours := featureScene(t)
 	h.m.chat.kind = store.KindGroupchat
-	for _, k := range []string{"r", "e", "d", "+"} {
-		selectAt(h, 0)
-		h.press(k)
-		if text, _ := h.m.status.Text(); text != "not yet supported in group chats" {
-			t.Errorf("%s in a room: %q", k, text)
-		}
+	selectAt(h, 0)
+	h.press("r")
+	if text, _ := h.m.status.Text(); !strings.HasPrefix(text, "replying to") {
+		t.Errorf("r in a room: %q", text)
+	}
+	h.press("esc")
+	selectAt(h, 0)
+	h.press("+", "1")
+	if got := callsOf(a, "React"); len(got) != 1 || got[0] != "React("+itoa(theirs.ID)+", 👍)" {
+		t.Errorf("reaction in a room: %v", got)
 	}
 	h.press("esc", "ctrl+u")
 	h.typeText("/retract")
-	h.press("enter")
-	if text, _ := h.m.status.Text(); text != "not yet supported in group chats" {
-		t.Errorf("/retract in a room: %q", text)
+	h.press("enter", "y")
+	if got := callsOf(a, "Retract"); len(got) != 1 || got[0] != "Retract("+itoa(ours.ID)+")" {
+		t.Errorf("/retract in a room: %v", got)
+	}
+	h.m.chat.kind = store.KindPrivate
+	selectAt(h, 0)
+	h.press("r")
+	if text, _ := h.m.status.Text(); text != "not supported in private messages through a room" {
+		t.Errorf("r in a private conversation: %q", text)
 	}
 }
 
@@ -258,12 +271,25 @@ func TestTypingNotifications(t *testing.T) {
 	}
 }
 
-func TestTypingNotificationsNotInRooms(t *testing.T) {
+// TestTypingInRooms: typing in a room sends chat states to it; an
+// occupant's typing shows with their nick; none in private conversations.
+func TestTypingInRooms(t *testing.T) {
 	h, a, _, _ := featureScene(t)
 	h.m.chat.kind = store.KindGroupchat
 	h.typeText("hello")
-	if got := callsOf(a, "SendChatState"); len(got) != 0 {
+	if got := callsOf(a, "SendChatState"); len(got) != 1 || got[0] != "SendChatState("+alice+", composing)" {
 		t.Errorf("room typing sent %v", got)
+	}
+	h.send(session.ChatStateEvent{Account: me, JID: alice, Nick: "bob\x1b[2J", State: "composing"})
+	// The nick comes from the network: shown sanitized.
+	if text, _ := h.m.status.Text(); strings.Contains(text, "\x1b") || !strings.HasPrefix(text, "bob") || !strings.HasSuffix(text, " is typing…") {
+		t.Errorf("status %q", text)
+	}
+	h.press("ctrl+u")
+	h.m.chat.kind = store.KindPrivate
+	h.typeText("psst")
+	if got := callsOf(a, "SendChatState"); len(got) != 1 {
+		t.Errorf("private typing sent %v", got)
 	}
 }
 

@@ -29,7 +29,8 @@ type Account interface {
 	SendChatState(ctx context.Context, peer, state string) error
 	MarkDisplayed(ctx context.Context, id int64) error
 
-	OMEMO // end-to-end encryption (omemo.go)
+	OMEMO          // end-to-end encryption (omemo.go)
+	HistoryFetcher // older history from the server's archive (older.go)
 
 	// Group chats (XEP-0045) and their bookmarks (XEP-0402).
 	JoinRoom(ctx context.Context, roomJID, nick, password string) error

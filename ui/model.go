@@ -277,6 +277,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	case session.SyncEvent:
 		m.onSync(msg)
+	case session.HistoryGapEvent:
+		return m, m.onHistoryGap(msg)
+	case historyMsg:
+		return m, m.onHistoryMsg(msg)
 	case roomOpDoneMsg:
 		m.onRoomOpDone(msg)
 	case configFormMsg:
@@ -287,13 +291,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case accountLoadedMsg:
 		return m, m.onAccountLoaded(msg)
 	case convLoadedMsg:
-		return m, tea.Batch(m.onConvLoaded(msg), m.refreshEncryption(), m.pageReactions(msg.msgs), m.markDisplayed())
+		return m, tea.Batch(m.onConvLoaded(msg), m.refreshEncryption(), m.pageReactions(msg.msgs), m.markDisplayed(), m.topInView())
 	case omemoMsg:
 		return m, m.onOMEMOMsg(msg)
 	case omemoEvent:
 		return m, m.onOMEMOEvent(msg)
 	case olderLoadedMsg:
-		return m, tea.Batch(m.onOlderLoaded(msg), m.pageReactions(msg.msgs))
+		return m, tea.Batch(m.onOlderLoaded(msg), m.pageReactions(msg.msgs), m.topInView())
 	case newerLoadedMsg:
 		return m, tea.Batch(m.onNewerLoaded(msg), m.pageReactions(msg.msgs))
 	case sentMsg:
@@ -315,6 +319,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onMessageUpdated(msg)
 	case session.ChatStateEvent:
 		return m, m.onChatState(msg)
+	case session.ReadEvent:
+		m.onReadElsewhere(msg)
 	case reactionsMsg:
 		m.onReactions(msg)
 	case msgReloadedMsg:

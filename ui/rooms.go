@@ -425,14 +425,13 @@ func (m *Model) onSync(ev session.SyncEvent) {
 	if a == nil {
 		return
 	}
+	a.sync.update(ev) // the running count is in the status line (older.go)
 	what := a.roomLabel(ev.Archive)
 	switch {
 	case ev.Err != nil:
 		m.status.Error("catching up with " + what + ": " + sanitize.Line(ev.Err.Error()))
-	case ev.Done:
+	case ev.Done && ev.New > 0:
 		m.status.Info(fmt.Sprintf("caught up with %s: %d new of %d", what, ev.New, ev.Fetched))
-	default:
-		m.status.Info(fmt.Sprintf("catching up with %s: %d fetched, %d new…", what, ev.Fetched, ev.New))
 	}
 }
 

@@ -391,9 +391,10 @@ func TestBookmarksAndSync(t *testing.T) {
 	if !strings.Contains(h.m.status.text, "book@conference.example.org (autojoin)") {
 		t.Errorf("status %q", h.m.status.text)
 	}
+	h.send(session.StateEvent{Account: me, State: session.Online})
 	h.send(session.SyncEvent{Account: me, Archive: me, Fetched: 250, New: 12})
-	if !strings.Contains(h.m.status.text, "250 fetched, 12 new") {
-		t.Errorf("status %q", h.m.status.text)
+	if !strings.Contains(h.screen(), "syncing 250 messages") {
+		t.Errorf("no progress in the status line:\n%s", h.screen())
 	}
 	h.send(session.SyncEvent{Account: me, Archive: me, Fetched: 300, New: 20, Done: true})
 	if !strings.Contains(h.m.status.text, "caught up") {

@@ -29,6 +29,7 @@ type statusKey struct {
 	isErr bool
 	none  bool
 	wins  string
+	sync  string
 }
 
 // Info shows a notice.
@@ -47,6 +48,7 @@ func (s *statusLine) Render(width int, a *accountState, loc *time.Location, wins
 	key := statusKey{width: width, loc: loc, text: s.text, isErr: s.isErr, none: a == nil, wins: wins}
 	if a != nil {
 		key.label, key.state, key.retry = a.label, a.state, a.retry
+		key.sync = a.sync.text()
 	}
 	if key == s.drawnFor && s.out != "" {
 		return s.out
@@ -65,6 +67,9 @@ func (s *statusLine) draw(width int, a *accountState, loc *time.Location, wins s
 		state = " " + a.state.String()
 		if a.state == session.Reconnecting && !a.retry.IsZero() {
 			state += " (next try " + a.retry.In(loc).Format(time.TimeOnly) + ")"
+		}
+		if t := a.sync.text(); t != "" && a.state == session.Online {
+			state += " · " + t // catch-up progress, gone when it is done
 		}
 		state += " "
 	}

@@ -1,0 +1,386 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"xchat/internal/sanitize"
+	"xchat/session"
+	"xchat/store"
+)
+
+// Older history from the server and gaps in the history. When the user
+// scrolls past the top of what the store holds, the account is asked for
+// the archive page before it (HistoryFetcher.FetchOlder); the messages go
+// to the store and the pane reads them from there like any older page.
+// A gap (a hole a catch-up left, see session/history.go) is drawn as a
+// "— gap in history —" line above the first message after it; when it
+// comes into view the account is asked to fill it.
+
+// HistoryFetcher is the part of Account that pages the server's archive
+// backwards; *session.Client has it.
+type HistoryFetcher interface {
+	// FetchOlder stores the archive page before what is held of the
+	// conversation with peer, or before the gap at gap when that is set.
+	FetchOlder(ctx context.Context, peer string, gap time.Time) (session.HistoryResult, error)
+}
+
+// HistoryStore is the part of Store that knows the gaps; *store.Store has
+// it. Optional: a Store without it shows no gaps.
+type HistoryStore interface {
+	// Gaps returns the times of a conversation's gaps, oldest first.
+	Gaps(ctx context.Context, acct, peer string) ([]time.Time, error)
+}
+
+// paneHistory is what the open pane knows of the history beyond the store.
+type paneHistory struct {
+	fetching bool        // an archive page is being fetched
+	start    bool        // the archive has nothing older: stop asking
+	failed   string      // why the last fetch failed (sanitized); "" if it did not
+	gaps     []time.Time // gaps of the conversation, oldest first
+	filling  time.Time   // the gap being filled; zero if none
+}
+
+// historyMsg is implemented by the messages of this file.
+type historyMsg interface{ historyMsg() }
+
+// archiveLoadedMsg is the answer of FetchOlder.
+type archiveLoadedMsg struct {
+	gen uint64
+	gap time.Time // the gap asked for; zero for the top
+	res session.HistoryResult
+	err error
+}
+
+// gapsLoadedMsg carries the gaps of the open conversation.
+type gapsLoadedMsg struct {
+	gen  uint64
+	gaps []time.Time
+	err  error
+}
+
+// gapReloadMsg carries the newest page again after a gap was filled.
+type gapReloadMsg struct {
+	gen  uint64
+	msgs []store.Message
+	err  error
+}
+
+func (archiveLoadedMsg) historyMsg() {}
+func (gapsLoadedMsg) historyMsg()    {}
+func (gapReloadMsg) historyMsg()     {}
+
+// onHistoryMsg dispatches the messages of this file.
+func (m *Model) onHistoryMsg(msg historyMsg) tea.Cmd {
+	switch msg := msg.(type) {
+	case archiveLoadedMsg:
+		return m.onArchiveLoaded(msg)
+	case gapsLoadedMsg:
+		return m.onGapsLoaded(msg)
+	case gapReloadMsg:
+		return m.onGapReload(msg)
+	}
+	return nil
+}
+
+// fetchArchive asks the account for the archive page before the top of
+// the open conversation, unless that is known to be its start.
+func (m *Model) fetchArchive() tea.Cmd {
+	p := &m.chat
+	h := &p.hist
+	if !p.open || h.fetching || h.start || p.kind == store.KindPrivate {
+		return nil
+	}
+	h.fetching, h.failed = true, ""
+	return m.fetchCmd(m.accts[p.acct].client, p.gen, p.peer, time.Time{})
+}
+
+func (m *Model) fetchCmd(f HistoryFetcher, gen uint64, peer string, gap time.Time) tea.Cmd {
+	base := m.ctx
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, opTimeout)
+		defer cancel()
+		res, err := f.FetchOlder(ctx, peer, gap)
+		return archiveLoadedMsg{gen: gen, gap: gap, res: res, err: err}
+	}
+}
+
+func (m *Model) onArchiveLoaded(msg archiveLoadedMsg) tea.Cmd {
+	p := &m.chat
+	if msg.gen != p.gen || !p.open {
+		return nil
+	}
+	h := &p.hist
+	if !msg.gap.IsZero() {
+		return m.onGapFilled(msg)
+	}
+	h.fetching = false
+	if errors.Is(msg.err, session.ErrOffline) || errors.Is(msg.err, session.ErrNotRunning) {
+		h.failed = "offline" // said in the marker; no alarm for it
+		return nil
+	}
+	if msg.err != nil {
+		h.failed = sanitize.Line(msg.err.Error())
+		m.status.Error("older messages from the server: " + h.failed)
+		return nil
+	}
+	h.start = msg.res.Start
+	if msg.res.Added == 0 {
+		return nil
+	}
+	// The store has them now: read them like any older page.
+	if id := p.OldestID(); id != 0 && !p.loadingOlder {
+		p.loadingOlder = true
+		return m.olderCmd(p.gen, p.acct, p.peer, id)
+	}
+	if p.OldestID() == 0 && !p.loading {
+		p.loading = true
+		return m.latestCmd(p.gen, p.acct, p.peer)
+	}
+	return nil
+}
+
+// topInView fetches the archive page before the stored top when the top
+// of the pane is on screen and the store has nothing older: a short
+// conversation, or paging that reached the store's first message.
+func (m *Model) topInView() tea.Cmd {
+	p := &m.chat
+	if !p.open || p.loading || p.loadingOlder || p.hasOlder || p.scroll < p.totalRows()-p.height {
+		return nil
+	}
+	return m.fetchArchive()
+}
+
+// gapsCmd reads the gaps of the open conversation.
+func (m *Model) gapsCmd() tea.Cmd {
+	p := &m.chat
+	hs, ok := m.store.(HistoryStore)
+	if !p.open || !ok {
+		return nil
+	}
+	base, gen, acct, peer := m.ctx, p.gen, m.accts[p.acct].jid, p.peer
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, opTimeout)
+		defer cancel()
+		gaps, err := hs.Gaps(ctx, acct, peer)
+		return gapsLoadedMsg{gen: gen, gaps: gaps, err: err}
+	}
+}
+
+func (m *Model) onGapsLoaded(msg gapsLoadedMsg) tea.Cmd {
+	p := &m.chat
+	if msg.gen != p.gen || !p.open {
+		return nil
+	}
+	if msg.err != nil {
+		m.log.Warn("reading gaps", "err", msg.err)
+		return nil
+	}
+	p.hist.gaps = msg.gaps
+	return m.fillVisibleGap()
+}
+
+// onHistoryGap reloads the gaps when the open conversation got one.
+func (m *Model) onHistoryGap(ev session.HistoryGapEvent) tea.Cmd {
+	a := m.account(ev.Account)
+	if a == nil || !m.chat.open || m.accts[m.chat.acct] != a || m.chat.peer != ev.Peer {
+		return nil
+	}
+	return m.gapsCmd()
+}
+
+// fillVisibleGap asks the account to fill the gap whose line is on
+// screen, if any (one at a time).
+func (m *Model) fillVisibleGap() tea.Cmd {
+	p := &m.chat
+	h := &p.hist
+	if !p.open || len(h.gaps) == 0 || !h.filling.IsZero() {
+		return nil
+	}
+	gap, ok := p.visibleGap()
+	if !ok {
+		return nil
+	}
+	h.filling = gap
+	return m.fetchCmd(m.accts[p.acct].client, p.gen, p.peer, gap)
+}
+
+func (m *Model) onGapFilled(msg archiveLoadedMsg) tea.Cmd {
+	p := &m.chat
+	h := &p.hist
+	h.filling = time.Time{}
+	if msg.err != nil {
+		m.status.Error("filling a gap in the history: " + sanitize.Line(msg.err.Error()))
+		return nil
+	}
+	h.gaps = slices.DeleteFunc(h.gaps, func(t time.Time) bool { return t.Equal(msg.gap) })
+	if !msg.res.GapClosed && !msg.res.NextGap.IsZero() {
+		h.gaps = append(h.gaps, msg.res.NextGap)
+		slices.SortFunc(h.gaps, func(a, b time.Time) int { return a.Compare(b) })
+	}
+	if msg.res.Added == 0 || p.detached || p.loading {
+		return nil
+	}
+	// The new messages lie among the loaded ones: read the newest page
+	// again, keeping the view where it is (it is counted from the bottom).
+	base, gen, st, acct, peer := m.ctx, p.gen, m.store, m.accts[p.acct].jid, p.peer
+	n := max(pageSize, len(p.items))
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(base, opTimeout)
+		defer cancel()
+		out := gapReloadMsg{gen: gen}
+		if st != nil {
+			out.msgs, out.err = st.Latest(ctx, acct, peer, n)
+		}
+		return out
+	}
+}
+
+func (m *Model) onGapReload(msg gapReloadMsg) tea.Cmd {
+	p := &m.chat
+	if msg.gen != p.gen || !p.open || p.detached {
+		return nil
+	}
+	if msg.err != nil {
+		m.status.Error("reading the conversation: " + sanitize.Line(msg.err.Error()))
+		return nil
+	}
+	scroll := p.scroll
+	items := m.newItems(p.acct, msg.msgs)
+	if r := m.accts[p.acct].rooms[p.peer]; r != nil && p.kind == store.KindGroupchat {
+		items = mergeEvents(items, r.events)
+	}
+	p.SetLatest(items, len(msg.msgs) >= pageSize)
+	p.scroll = min(scroll, max(0, p.totalRows()-p.height))
+	return m.pageReactions(msg.msgs)
+}
+
+// gapAbove reports whether a gap line goes above item i: a gap lies
+// between the message before it (or, for the first loaded one, older
+// stored messages) and it.
+func (p *chatPane) gapAbove(i int) bool {
+	gaps := p.hist.gaps
+	if len(gaps) == 0 || p.items[i].notice || p.items[i].msg.ID <= 0 {
+		return false
+	}
+	t := p.items[i].msg.Timestamp
+	var prev time.Time
+	found := false
+	for k := i - 1; k >= 0; k-- {
+		if it := p.items[k]; !it.notice && it.msg.ID > 0 {
+			prev, found = it.msg.Timestamp, true
+			break
+		}
+	}
+	if !found && !p.hasOlder {
+		return false // nothing older stored: that is the top, not a gap
+	}
+	for _, g := range gaps {
+		if !g.After(t) && (!found || g.After(prev)) {
+			return true
+		}
+	}
+	return false
+}
+
+// gapLine is the line drawn for a gap.
+func (p *chatPane) gapLine() string {
+	s := "— gap in history —"
+	if !p.hist.filling.IsZero() {
+		s = "— gap in history: loading… —"
+	}
+	pad := max(0, (p.width-lenCells(s))/2)
+	return fit(spaces(pad)+p.st.marker.Render(s), p.width)
+}
+
+// visibleGap returns the gap whose line is on screen, the newest first.
+func (p *chatPane) visibleGap() (time.Time, bool) {
+	below := 0
+	for i := len(p.items) - 1; i >= 0 && below < p.scroll+p.height; i-- {
+		rows := p.rowsOf(i)
+		if p.gapAbove(i) {
+			// The gap line is the top row of the item, day separator aside.
+			at := below + rows - 1
+			if p.separated(i) {
+				at--
+			}
+			if at >= p.scroll && at < p.scroll+p.height {
+				t := p.items[i].msg.Timestamp
+				for k := len(p.hist.gaps) - 1; k >= 0; k-- {
+					if !p.hist.gaps[k].After(t) {
+						return p.hist.gaps[k], true
+					}
+				}
+			}
+		}
+		below += rows
+	}
+	return time.Time{}, false
+}
+
+// archiveMarker is the top marker's text while the store has nothing
+// older; "" leaves the pane's own.
+func (p *chatPane) archiveMarker() string {
+	h := &p.hist
+	switch {
+	case h.fetching:
+		return "loading older messages…"
+	case h.start:
+		return "beginning of the conversation"
+	case h.failed == "offline":
+		return "beginning of what is stored (offline)"
+	case h.failed != "":
+		return "beginning of what is stored (the server could not be asked)"
+	case p.kind == store.KindPrivate || len(p.items) == 0:
+		return ""
+	}
+	return "PgUp for older messages from the server"
+}
+
+// syncProgress counts what the running archive catch-ups fetched, per
+// archive, for the status line.
+type syncProgress map[string]int
+
+// update records a SyncEvent.
+func (s *syncProgress) update(ev session.SyncEvent) {
+	if *s == nil {
+		*s = syncProgress{}
+	}
+	if ev.Done {
+		delete(*s, ev.Archive)
+		return
+	}
+	(*s)[ev.Archive] = ev.Fetched
+}
+
+// text is what the status line shows while catch-ups run: "" when none.
+func (s syncProgress) text() string {
+	if len(s) == 0 {
+		return ""
+	}
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	if len(s) > 1 {
+		return fmt.Sprintf("syncing %d messages (%d archives)…", n, len(s))
+	}
+	return fmt.Sprintf("syncing %d messages…", n)
+}
+
+// onReadElsewhere clears the unread count of a conversation another of our
+// devices displayed (the store is already updated).
+func (m *Model) onReadElsewhere(ev session.ReadEvent) {
+	a := m.account(ev.Account)
+	if a == nil || a.unread[ev.Peer] == 0 {
+		return
+	}
+	a.unread[ev.Peer] = 0
+	a.mentions[ev.Peer] = 0
+	m.roster.Invalidate()
+}
