@@ -30,6 +30,7 @@ type Account interface {
 	MarkDisplayed(ctx context.Context, id int64) error
 
 	OMEMO // end-to-end encryption (omemo.go)
+	Media // photos and files (media.go)
 
 	// Group chats (XEP-0045) and their bookmarks (XEP-0402).
 	JoinRoom(ctx context.Context, roomJID, nick, password string) error
