@@ -15,7 +15,7 @@ type mediaFake struct {
 	files map[string][]byte
 	// send, when set, runs instead of the default upload (which reports
 	// progress in four steps and succeeds).
-	send func(ctx context.Context, to, path string, progress session.FileProgress) (session.SentFile, error)
+	send    func(ctx context.Context, to, path string, progress session.FileProgress) (session.SentFile, error)
 	mu      sync.Mutex
 	fetched []string
 }
