@@ -561,8 +561,9 @@ func (m *Model) saveSelected() tea.Cmd { return m.fileAction(actSave) }
 // cmdSave is /save: the selected message's file, else the newest one here.
 func (m *Model) cmdSave(string) tea.Cmd { return m.fileAction(actSave) }
 
-// targetLink is the link acted on: the full-window one, the selected
-// message's, else the newest message's with a file.
+// targetLink is the link acted on: the full-window one, else the file of
+// the selected message or the nearest one above it (without a selection:
+// of the newest message with a file).
 func (m *Model) targetLink() (string, int, bool) {
 	if m.media.view != "" {
 		if f := m.media.files[m.media.view]; f != nil {
@@ -582,9 +583,6 @@ func (m *Model) targetLink() (string, int, bool) {
 			if attachment(l, it.msg.Body) {
 				return l.URL, m.chat.acct, true
 			}
-		}
-		if m.sel.active {
-			break // only the selected message
 		}
 	}
 	return "", 0, false
