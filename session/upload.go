@@ -230,6 +230,11 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 	}
 	peer := j.Bare().String()
 	opts := c.mediaOptions()
+	// The cheap local checks first: no traffic for a file we cannot send.
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		_, err := media.CheckFile(path, &media.Service{JID: "-"})
+		return out, err
+	}
 
 	// 1. Where to upload, and whether the conversation is encrypted.
 	var (

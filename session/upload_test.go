@@ -253,3 +253,42 @@ func TestSendFileEncrypted(t *testing.T) {
 		t.Fatal("decrypted download differs from the original")
 	}
 }
+
+func TestSendFileToRoom(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	alice := start(t, config(srv, users[0], "a"), "")
+	bcfg := config(srv, users[1], "b")
+	trace := &syncBuffer{}
+	bcfg.TraceIn = trace
+	bob := start(t, bcfg, "")
+	alice.waitOnline()
+	bob.waitOnline()
+	room, err := alice.c.CreateRoom(ctx, session.PublicChannel, "photos", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, room, "alice joined", joined)
+	if err := bob.c.JoinRoom(ctx, room, "bobby", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(bob, room, "bob joined", joined)
+
+	path, data := randomFile(t, "map.png", 50<<10)
+	sent, err := alice.c.SendFile(ctx, room, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.Message.Kind != store.KindGroupchat || sent.Encrypted {
+		t.Fatalf("sent %+v", sent.Message)
+	}
+	got := waitGroupMessage(bob, room, strings.Split(users[0].JID, "@")[0], sent.URL)
+	if !strings.Contains(trace.String(), "<url>"+sent.URL+"</url>") {
+		t.Error("the room message had no OOB element")
+	}
+	dl, err := bob.c.FetchFile(ctx, got.Body, 0)
+	if err != nil || !bytes.Equal(dl.Data, data) {
+		t.Fatalf("download: %v", err)
+	}
+}
