@@ -158,6 +158,10 @@ type fileActionDoneMsg struct {
 	err  error
 }
 
+// paintViewMsg draws the full-window image with a graphics protocol once
+// the frame with its blank area is on the screen.
+type paintViewMsg struct{ url string }
+
 type pathsListedMsg struct {
 	input string // the input when Tab was pressed
 	base  string // the text before the path
@@ -205,6 +209,8 @@ func (m *Model) onMediaMsg(msg tea.Msg) (tea.Cmd, bool) {
 	case pathsListedMsg:
 		m.onPathsListed(msg)
 		return nil, true
+	case paintViewMsg:
+		return m.paintView(msg.url), true
 	}
 	return nil, false
 }
@@ -509,8 +515,7 @@ func (m *Model) mediaKey(k tea.KeyPressMsg) (tea.Cmd, bool) {
 		case "s":
 			return m.fileAction(actSave), true
 		}
-		m.media.view = ""
-		return nil, true
+		return m.closeView(), true
 	}
 	if m.media.upload != nil && name == "esc" && m.scope() == scopeInput {
 		return m.cancelUpload(), true
@@ -620,6 +625,9 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 		}
 		m.media.view = u
 		m.status.Info(sanitize.Line(name) + " — x open · s save · any other key closes")
+		if m.media.graphics() {
+			return m.after(paintDelay, paintViewMsg{url: u})
+		}
 		return nil
 	case actOpen:
 		argv := m.media.opts.Viewer
@@ -706,8 +714,10 @@ func (m *Model) mediaView(w, h int) []string {
 		return out
 	}
 	out = append(out, fit(m.st.edited.Render(sanitize.Line(linkName(m.media.view))+" — x open · s save · any key closes"), w))
-	for _, l := range media.HalfBlock(f.img, w, h-1) {
-		out = append(out, fit(l, w))
+	if !m.media.graphics() {
+		for _, l := range media.HalfBlock(f.img, w, h-1) {
+			out = append(out, fit(l, w))
+		}
 	}
 	for len(out) < h {
 		out = append(out, spaces(w))
@@ -775,4 +785,56 @@ func (m *Model) onPathsListed(msg pathsListedMsg) {
 		shown = append(shown[:20:20], "…")
 	}
 	m.status.Info(sanitize.Line(strings.Join(shown, "  ")))
+}
+
+// paintDelay lets the frame with the view's blank area reach the terminal
+// before the image is drawn over it.
+const paintDelay = 60 * time.Millisecond
+
+// graphics reports whether images are drawn with a terminal graphics
+// protocol (kitty, iTerm2, Sixel) rather than half blocks. Only the
+// full-window view uses them: inline thumbnails scroll with the text, which
+// such images cannot follow.
+func (mu *mediaUI) graphics() bool { return !mu.off && mu.proto != media.HalfBlocks }
+
+// paintView draws the full-window image into the blank area under the
+// view's header: cursor saved, moved there, image, cursor restored.
+func (m *Model) paintView(u string) tea.Cmd {
+	f := m.media.files[u]
+	if m.media.view != u || f == nil || f.img == nil {
+		return nil
+	}
+	x := 0
+	if rw := m.sidebarWidth(); rw > 0 {
+		x = rw + 1
+	}
+	w, h := m.width-x, m.mainHeight()-2
+	if w <= 0 || h <= 0 {
+		return nil
+	}
+	var seq string
+	switch m.media.proto {
+	case media.Kitty:
+		seq = media.KittyImage(f.img, w, h)
+	case media.ITerm2:
+		seq = media.ITerm2Image(f.img, w, h)
+	case media.Sixel:
+		seq = media.SixelImage(f.img, w, h)
+	default:
+		return nil
+	}
+	return tea.Raw(fmt.Sprintf("\x1b7\x1b[%d;%dH%s\x1b8", 3, x+1, seq))
+}
+
+// closeView leaves the full-window view; a graphics-protocol image is
+// removed (kitty: delete the placements; others: a full redraw).
+func (m *Model) closeView() tea.Cmd {
+	m.media.view = ""
+	if !m.media.graphics() {
+		return nil
+	}
+	if m.media.proto == media.Kitty {
+		return tea.Sequence(tea.Raw("\x1b_Ga=d,q=2\x1b\\"), tea.ClearScreen)
+	}
+	return tea.ClearScreen
 }

@@ -300,3 +300,37 @@ func TestUploadPathCompletion(t *testing.T) {
 		t.Fatalf("directory: %q", got)
 	}
 }
+
+func TestFullViewWithKittyGraphics(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20, Protocol: "kitty"})
+	const u = "https://files.example.org/cat.png"
+	mediaOf(acc).files[u] = testPNG(t)
+	msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+		Body: u, Timestamp: testNow, Sender: alice, Kind: store.KindChat})
+	h.send(session.MessageEvent{Account: me, Message: msg})
+	// Inline, the thumbnail stays half blocks (it scrolls with the text).
+	if !strings.Contains(h.screen(), strings.Repeat("▀", 40)) {
+		t.Fatalf("no inline thumbnail:\n%s", h.screen())
+	}
+	h.timers = nil
+	h.press("esc", "v")
+	if s := h.screen(); strings.Contains(s, "▀") || !strings.Contains(s, "cat.png — x open · s save · any key closes") {
+		t.Fatalf("the view should leave the image area blank for kitty:\n%s", s)
+	}
+	if len(h.timers) != 1 {
+		t.Fatalf("timers %v, want the paint", h.timers)
+	}
+	raw, ok := h.update(h.timers[0])().(tea.RawMsg)
+	if !ok {
+		t.Fatal("no raw graphics output")
+	}
+	seq := raw.Msg.(string)
+	// Cursor saved, moved under the header right of the roster, image, restored.
+	if !strings.HasPrefix(seq, "\x1b7\x1b[3;22H\x1b_Ga=T,f=100") || !strings.HasSuffix(seq, "\x1b8") {
+		t.Errorf("sequence %.60q…", seq)
+	}
+	cmd := h.update(keyMsg("q"))
+	if h.m.media.view != "" || cmd == nil {
+		t.Error("closing the view neither closed it nor cleared the image")
+	}
+}
