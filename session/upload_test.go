@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"image"
 	"image/jpeg"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -251,6 +254,34 @@ func TestSendFileEncrypted(t *testing.T) {
 	}
 	if !bytes.Equal(dl.Data, data) {
 		t.Fatal("decrypted download differs from the original")
+	}
+	pythonDecrypts(t, srv, u, data)
+}
+
+// pythonDecrypts has Python's cryptography fetch the uploaded file over
+// https (trusting the harness CA) and decrypt it with the URL's key.
+func pythonDecrypts(t *testing.T, srv *testserver.Server, u media.AESGCMURL, want []byte) {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "from cryptography.hazmat.primitives.ciphers.aead import AESGCM").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3-cryptography is required in CI: %v", err)
+		}
+		t.Skipf("python3-cryptography not available: %v", err)
+	}
+	script := `
+import sys, ssl, hashlib, urllib.request
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+url, key, iv, ca = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3]), sys.argv[4]
+data = urllib.request.urlopen(url, context=ssl.create_default_context(cafile=ca)).read()
+print(hashlib.sha256(AESGCM(key).decrypt(iv, data, None)).hexdigest())
+`
+	out, err := exec.Command(python, "-c", script, u.HTTPS, hex.EncodeToString(u.Key[:]), hex.EncodeToString(u.IV), srv.CAFile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	if sum := sha256.Sum256(want); strings.TrimSpace(string(out)) != hex.EncodeToString(sum[:]) {
+		t.Fatalf("python decrypted to sha256 %s, want %x", out, sum)
 	}
 }
 
