@@ -7,14 +7,17 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"xchat/internal/demo"
 	"xchat/internal/testserver"
 	"xchat/internal/tmuxtest"
+	"xchat/session"
 	"xchat/store"
 )
 
@@ -167,5 +170,76 @@ func TestSendFileCommand(t *testing.T) {
 	msgs, err := bc.st.Latest(context.Background(), bob.JID, alice.JID, 10)
 	if err != nil || len(msgs) != 1 || msgs[0].Direction != store.Incoming {
 		t.Errorf("bob has %d messages (%v), want only the file", len(msgs), err)
+	}
+}
+
+// startOMEMOClient is startClient with OMEMO on.
+func startOMEMOClient(t *testing.T, srv *testserver.Server, u testserver.User, resource string) *session.Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "omemo.db"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	cfg := demo.ClientConfig(srv, u, resource)
+	cfg.OMEMO = true
+	c, err := session.New(cfg, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = c.Run(ctx); close(done) }()
+	go func() {
+		for range c.Events() {
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done; st.Close() })
+	return c
+}
+
+func TestTUIEncryptedPhoto(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	befriend(t, srv, alice, bob, "")
+	ha := newHome(t, srv, alice, "")
+	sa := startTUI(t, ha, tmuxtest.Options{}, "XCHAT_OPEN="+bob.JID)
+
+	bc := startOMEMOClient(t, srv, bob, "phone")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for { // until bob sees alice's xchat device
+		st, err := bc.Encryption(ctx, alice.JID)
+		if err == nil && st.Enabled && st.Devices >= 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("bob never saw alice's OMEMO device: %+v %v", st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	photo := filepath.Join(t.TempDir(), "secret.png")
+	writePNG(t, photo, 120, 48)
+	want, _ := os.ReadFile(photo)
+	sent, err := bc.SendFile(ctx, alice.JID, photo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sent.Encrypted || !strings.HasPrefix(sent.URL, "aesgcm://") {
+		t.Fatalf("not encrypted: %+v", sent)
+	}
+	sa.WaitFor("the decrypted thumbnail", func(s string) bool { return halfBlockRows(s, 30) >= 6 })
+	// The cache holds the decrypted bytes, identical to bob's file.
+	cache := filepath.Join(ha.dir, "cache", "xchat", "files")
+	entries, err := os.ReadDir(cache)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("cache: %v %v", entries, err)
+	}
+	got, _ := os.ReadFile(filepath.Join(cache, entries[0].Name()))
+	if !bytes.Equal(got, want) {
+		t.Errorf("alice's xchat decrypted %d bytes, not bob's %d", len(got), len(want))
 	}
 }
