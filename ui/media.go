@@ -62,8 +62,11 @@ const (
 	thumbRows = 8
 	// viewMaxPixels bounds the image kept for display; maxImagePixels
 	// refuses decompression bombs before decoding.
-	viewMaxPixels  = 1600
+	viewMaxPixels  = 800
 	maxImagePixels = 100_000_000
+	// keptImages bounds the decoded images held in memory; older ones are
+	// decoded again (from the cache) when shown.
+	keptImages = 32
 )
 
 type fileStatus int
@@ -128,6 +131,7 @@ type mediaUI struct {
 	retry  *uploadReq
 	view   string // the URL shown full-window; "" when closed
 	seq    int
+	images []string // URLs with a decoded image, oldest first
 }
 
 type uploadProgressMsg struct {
@@ -311,6 +315,9 @@ func (m *Model) onFetched(msg fileFetchedMsg) tea.Cmd {
 	f.path, f.data, f.ctype, f.size = msg.path, msg.data, msg.ctype, msg.size
 	f.img, f.badImg = msg.img, sanitize.Line(msg.badImg)
 	f.thumb, f.thumbW = msg.thumb, thumbCols
+	if f.img != nil {
+		m.keepImage(msg.url)
+	}
 	var cmds []tea.Cmd
 	for _, a := range f.pending {
 		cmds = append(cmds, m.doFileAction(msg.url, f, a))
@@ -837,4 +844,31 @@ func (m *Model) closeView() tea.Cmd {
 		return tea.Sequence(tea.Raw("\x1b_Ga=d,q=2\x1b\\"), tea.ClearScreen)
 	}
 	return tea.ClearScreen
+}
+
+// keepImage records a decoded image and forgets the oldest beyond
+// keptImages that no loaded message shows: such a file is fetched again
+// (from the cache) when its conversation is shown.
+func (m *Model) keepImage(u string) {
+	mu := &m.media
+	mu.images = append(mu.images, u)
+	for i := 0; len(mu.images) > keptImages && i < len(mu.images); {
+		old := mu.images[i]
+		if old == mu.view || m.onPane(old) {
+			i++
+			continue
+		}
+		mu.images = append(mu.images[:i], mu.images[i+1:]...)
+		delete(mu.files, old)
+	}
+}
+
+// onPane reports whether a loaded message has the link.
+func (m *Model) onPane(u string) bool {
+	for i := range m.chat.items {
+		if strings.Contains(m.chat.items[i].msg.Body, u) {
+			return true
+		}
+	}
+	return false
 }

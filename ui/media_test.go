@@ -334,3 +334,30 @@ func TestFullViewWithKittyGraphics(t *testing.T) {
 		t.Error("closing the view neither closed it nor cleared the image")
 	}
 }
+
+func TestDecodedImagesAreBounded(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20})
+	png := testPNG(t)
+	for i := range keptImages + 5 {
+		u := "https://files.example.org/" + strings.Repeat("x", i+1) + ".png"
+		mediaOf(acc).files[u] = png
+		peer := alice
+		if i < 10 {
+			peer = bob // not on the pane once alice's chat is open
+		}
+		st.add(store.Message{Account: me, Peer: peer, Direction: store.Outgoing, State: store.StateSent, Body: u, Timestamp: testNow, Sender: me, Kind: store.KindChat})
+	}
+	h.typeText("/msg " + bob)
+	h.press("enter")
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	if n := len(h.m.media.images); n != keptImages {
+		t.Errorf("%d decoded images kept, want %d", n, keptImages)
+	}
+	// What alice's pane shows is all kept.
+	for _, it := range h.m.chat.items {
+		if f := h.m.media.files[it.msg.Body]; f == nil || f.img == nil {
+			t.Errorf("%s on the pane lost its image", it.msg.Body)
+		}
+	}
+}
