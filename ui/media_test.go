@@ -129,6 +129,7 @@ func TestUploadProgressBarAndCancel(t *testing.T) {
 	if !strings.Contains(screen, "⇧ big.bin [") || !strings.Contains(screen, "1 MiB/4 MiB 512 KiB/s ETA 6s (Esc cancels)") {
 		t.Fatalf("no progress bar:\n%s", screen)
 	}
+	checkFrame(t, screen, 80, 24)
 	h.press("esc")
 	if h.m.sel.active {
 		t.Error("Esc selected messages instead of cancelling")

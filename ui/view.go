@@ -85,7 +85,7 @@ func (m *Model) render() string {
 	case m.media.view != "":
 		body = m.mediaView(cw, mainH-1)
 	case m.chat.open:
-		body = m.uploadBar(m.chat.Render(m.now().In(m.loc)), cw)
+		body = m.uploadBar(m.chat.Render(m.now().In(m.loc)), m.chat.width)
 		if ow := m.occupantColumn(); ow > 0 {
 			occ := m.occ.Render(&m.st, m.openRoom(), ow, len(body))
 			osep := m.sepCache.get("│", 1, m.st.separator)
