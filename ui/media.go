@@ -307,8 +307,14 @@ func (m *Model) onFetched(msg fileFetchedMsg) tea.Cmd {
 	}
 	defer m.invalidateLink(msg.url)
 	if msg.err != nil {
+		asked := len(f.pending) > 0
 		f.status, f.err, f.pending = fileFailed, sanitize.Line(msg.err.Error()), nil
-		m.status.Error("download failed: " + f.err)
+		switch {
+		case !asked && errors.Is(msg.err, media.ErrTooBig):
+			f.status, f.err = fileIdle, "" // over auto_download_max: on demand only
+		case asked:
+			m.status.Error("download failed: " + f.err)
+		}
 		return nil
 	}
 	f.status = fileReady

@@ -362,3 +362,19 @@ func TestDecodedImagesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+func TestBigImageWaitsForDemand(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 100})
+	const u = "https://files.example.org/big.png"
+	mediaOf(acc).files[u] = testPNG(t) // more than 100 bytes
+	msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+		Body: u, Timestamp: testNow, Sender: alice, Kind: store.KindChat})
+	h.send(session.MessageEvent{Account: me, Message: msg})
+	if s := h.screen(); !strings.Contains(s, "🖼 big.png — select it: v view") || h.m.status.isErr {
+		t.Fatalf("an image over auto_download_max should wait quietly:\n%s", s)
+	}
+	h.press("esc", "v")
+	if f := h.m.media.files[u]; f == nil || f.img == nil || h.m.media.view != u {
+		t.Fatal("v did not fetch and show it")
+	}
+}
