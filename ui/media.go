@@ -878,3 +878,18 @@ func (m *Model) onPane(u string) bool {
 	}
 	return false
 }
+
+// hideFileKeys shortens the fragment of aesgcm:// links (the file's key)
+// in displayed text: the key has no business on the screen or in the
+// clipboard; the message keeps it.
+func hideFileKeys(body string) string {
+	if !strings.Contains(body, "aesgcm://") {
+		return body
+	}
+	for _, u := range media.FindURLs(body) {
+		if i := strings.IndexByte(u, '#'); i > 0 && strings.HasPrefix(strings.ToLower(u), "aesgcm://") {
+			body = strings.ReplaceAll(body, u, u[:i]+"#…")
+		}
+	}
+	return body
+}

@@ -378,3 +378,22 @@ func TestBigImageWaitsForDemand(t *testing.T) {
 		t.Fatal("v did not fetch and show it")
 	}
 }
+
+func TestFileKeyNotShown(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20})
+	const u = "aesgcm://files.example.org/a/cat.png#000102030405060708090a0b" + "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+	mediaOf(acc).files[u] = testPNG(t)
+	msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+		Body: u, Timestamp: testNow, Sender: alice, Kind: store.KindChat, Encryption: "omemo"})
+	h.send(session.MessageEvent{Account: me, Message: msg})
+	s := h.screen()
+	if strings.Contains(s, "0a0b0c") || !strings.Contains(s, "aesgcm://files.example.org/a/cat.png#…") {
+		t.Errorf("the key shows:\n%s", s)
+	}
+	if f := mediaOf(acc).Fetched(); len(f) != 1 || f[0] != u {
+		t.Errorf("fetched %v, want the whole aesgcm URL", f)
+	}
+	if !strings.Contains(s, strings.Repeat("▀", 40)) {
+		t.Errorf("no thumbnail of the encrypted image:\n%s", s)
+	}
+}
