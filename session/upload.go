@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net"
 	"net/http"
@@ -201,6 +202,10 @@ func iqGet(to, payload string) []byte {
 	return []byte("<iq type='get' id='" + newID() + "' to='" + xmlText(to) + "'>" + payload + "</iq>")
 }
 
+// maxInMemory bounds a file that is encrypted or cleaned of metadata
+// before upload (both work on the whole file); others are streamed.
+const maxInMemory = 512 << 20
+
 // SentFile is the result of SendFile.
 type SentFile struct {
 	Message   store.Message // the stored message carrying the link
@@ -248,7 +253,8 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 				done(err)
 				return
 			}
-			svc = s
+			cp := *s // the owner may replace it on a new login
+			svc = &cp
 			if rm := c.rooms[peer]; rm != nil {
 				if j.Resourcepart() == "" {
 					isRoom = true
@@ -271,51 +277,71 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 		return out, err
 	}
 
-	// 2. Local checks, then the bytes to upload.
+	// 2. Local checks, then the bytes to upload: streamed from the file,
+	// or in memory when they must be changed (metadata, encryption).
 	size, err := media.CheckFile(path, svc)
 	if err != nil {
 		return out, err
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return out, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	if int64(len(data)) != size {
-		return out, fmt.Errorf("%s changed while reading it", path)
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return out, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	ctype := media.SniffType(data)
+	head = head[:n]
+	ctype := media.SniffType(head)
 	if ctype == "application/octet-stream" || strings.HasPrefix(ctype, "text/plain") {
 		if t := mime.TypeByExtension(strings.ToLower(filepath.Ext(path))); t != "" {
 			ctype = t
 		}
 	}
-	if opts.StripMetadata && ctype == "image/jpeg" {
-		clean, removed, err := media.StripJPEGMetadata(data)
-		if err != nil {
-			return out, fmt.Errorf("cannot remove the metadata of %s: %w", filepath.Base(path), err)
-		}
-		data, out.Stripped = clean, removed
-	}
+	strip := opts.StripMetadata && ctype == "image/jpeg"
 	name := media.SafeFilename(filepath.Base(path))
+	body := io.MultiReader(bytes.NewReader(head), f)
+	out.Size = size
 	var (
 		key [media.KeySize]byte
 		iv  [media.IVSize]byte
 	)
-	if encrypt {
-		var ct []byte
-		ct, key, iv, err = media.EncryptFile(bytes.NewReader(data))
-		if err != nil {
-			return out, err
+	if strip || encrypt {
+		if size > maxInMemory {
+			return out, fmt.Errorf("%s is too large to encrypt or clean (%s, at most %s)", filepath.Base(path), media.FormatSize(size), media.FormatSize(maxInMemory))
 		}
-		data = ct
-		// The server needs no real name for bytes it cannot read.
-		var rnd [8]byte
-		_, _ = rand.Read(rnd[:])
-		name = hex.EncodeToString(rnd[:]) + strings.ToLower(filepath.Ext(name))
-		ctype = "application/octet-stream"
-		out.Encrypted = true
+		data, err := io.ReadAll(io.LimitReader(body, size+1))
+		if err != nil {
+			return out, fmt.Errorf("cannot read %s: %w", path, err)
+		}
+		if int64(len(data)) != size {
+			return out, fmt.Errorf("%s changed while reading it", path)
+		}
+		if strip {
+			clean, removed, err := media.StripJPEGMetadata(data)
+			if err != nil {
+				return out, fmt.Errorf("cannot remove the metadata of %s: %w", filepath.Base(path), err)
+			}
+			data, out.Stripped = clean, removed
+		}
+		if encrypt {
+			var ct []byte
+			ct, key, iv, err = media.EncryptFile(bytes.NewReader(data))
+			if err != nil {
+				return out, err
+			}
+			data = ct
+			// The server needs no real name for bytes it cannot read.
+			var rnd [8]byte
+			_, _ = rand.Read(rnd[:])
+			name = hex.EncodeToString(rnd[:]) + strings.ToLower(filepath.Ext(name))
+			ctype = "application/octet-stream"
+			out.Encrypted = true
+		}
+		body, out.Size = bytes.NewReader(data), int64(len(data))
 	}
-	out.Size = int64(len(data))
 	if err := svc.Allows(out.Size); err != nil {
 		return out, err
 	}
@@ -345,7 +371,7 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 		progress(0, total)
 		report = func(sent int64) { progress(sent, total) }
 	}
-	if err := media.Upload(ctx, c.HTTPClient(), slot, bytes.NewReader(data), out.Size, ctype, report); err != nil {
+	if err := media.Upload(ctx, c.HTTPClient(), slot, body, out.Size, ctype, report); err != nil {
 		return out, err
 	}
 	out.GetURL, out.URL = slot.GetURL, slot.GetURL
