@@ -78,7 +78,7 @@ type Account struct {
 // fileConfig mirrors the file layout for decoding and encoding.
 type fileConfig struct {
 	UI       UI        `toml:"ui"`
-	Media    Media     `toml:"media"`
+	Media    *Media    `toml:"media,omitempty"`
 	Accounts []Account `toml:"account"`
 }
 
@@ -148,7 +148,10 @@ func Parse(path string, data []byte) (*Config, error) {
 	if err := dec.Decode(&fc); err != nil {
 		return nil, decodeError(path, data, err)
 	}
-	c := &Config{Path: path, UI: fc.UI, Media: fc.Media, Accounts: fc.Accounts}
+	c := &Config{Path: path, UI: fc.UI, Accounts: fc.Accounts}
+	if fc.Media != nil {
+		c.Media = *fc.Media
+	}
 	if err := c.validate(newIndex(data)); err != nil {
 		return nil, err
 	}
@@ -397,7 +400,7 @@ func Save(path string, c *Config) error {
 	if err := check.validate(index{}); err != nil {
 		return err
 	}
-	fc := fileConfig{UI: check.UI, Media: c.Media, Accounts: make([]Account, len(check.Accounts))}
+	fc := fileConfig{UI: check.UI, Media: c.Media.orNil(), Accounts: make([]Account, len(check.Accounts))}
 	for i, a := range check.Accounts {
 		if a.TLS == TLSStartTLS {
 			a.TLS = ""

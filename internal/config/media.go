@@ -130,3 +130,12 @@ func parseSize(s string, def int64) (int64, error) {
 	}
 	return int64(v * mult), nil
 }
+
+// orNil is m, or nil when nothing is set (Save then writes no [media]).
+func (m Media) orNil() *Media {
+	if m.AutoDownloadMax == "" && m.MaxDownload == "" && m.StripMetadata == nil && m.ImageProtocol == "" &&
+		len(m.Viewer) == 0 && m.DownloadDir == "" && len(m.HTTPHosts) == 0 {
+		return nil
+	}
+	return &m
+}
