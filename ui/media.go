@@ -643,6 +643,10 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 		}
 		return nil
 	case actOpen:
+		if !viewable(f.ctype) {
+			m.status.Error(sanitize.Line(name) + " is " + sanitize.Line(f.ctype) + ", which xchat does not hand to a viewer: s saves it")
+			return nil
+		}
 		argv := m.media.opts.Viewer
 		if len(argv) == 0 {
 			argv = m.opener
@@ -892,4 +896,16 @@ func hideFileKeys(body string) string {
 		}
 	}
 	return body
+}
+
+// viewable reports whether a file of type ctype (sniffed from its bytes)
+// may go to the external viewer: media and documents, never something a
+// desktop could run (scripts, .desktop files, executables).
+func viewable(ctype string) bool {
+	t, _, _ := strings.Cut(ctype, ";")
+	switch {
+	case strings.HasPrefix(t, "image/"), strings.HasPrefix(t, "video/"), strings.HasPrefix(t, "audio/"):
+		return true
+	}
+	return t == "text/plain" || t == "application/pdf"
 }

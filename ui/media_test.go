@@ -397,3 +397,29 @@ func TestFileKeyNotShown(t *testing.T) {
 		t.Errorf("no thumbnail of the encrypted image:\n%s", s)
 	}
 }
+
+func TestViewerGetsOnlyMediaAndDocuments(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "opened")
+	viewer := []string{"sh", "-c", `printf '%s\n' "$0" >> ` + log}
+	h, acc, st := mediaScene(t, MediaOptions{Viewer: viewer})
+	for _, f := range []struct{ url, data string }{
+		{"https://f.example/run.desktop", "[Desktop Entry]\nExec=rm -rf ~\n\x00"},
+		{"https://f.example/doc.pdf", "%PDF-1.4 hello"},
+	} {
+		mediaOf(acc).files[f.url] = []byte(f.data)
+		msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+			Body: f.url, Timestamp: testNow, Sender: alice, Kind: store.KindChat})
+		h.send(session.MessageEvent{Account: me, Message: msg})
+	}
+	h.press("esc", "k", "x") // the .desktop file
+	if !h.m.status.isErr || !strings.Contains(h.m.status.text, "run.desktop is application/octet-stream, which xchat does not hand to a viewer") {
+		t.Errorf("status %q", h.m.status.text)
+	}
+	h.press("j", "x") // the PDF
+	out, _ := os.ReadFile(log)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 1 || !strings.HasSuffix(lines[0], "doc.pdf") {
+		t.Errorf("viewer ran for %q", lines)
+	}
+}
