@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"xchat/internal/testserver"
+	"xchat/internal/xmpptest"
 	"xchat/media"
 	"xchat/session"
 	"xchat/store"
@@ -321,5 +322,25 @@ func TestSendFileToRoom(t *testing.T) {
 	dl, err := bob.c.FetchFile(ctx, got.Body, 0)
 	if err != nil || !bytes.Equal(dl.Data, data) {
 		t.Fatalf("download: %v", err)
+	}
+}
+
+// A file announced only in XEP-0066 (body with other text) keeps its link.
+func TestReceivedOOBLinkKept(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{NoUpload: true})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	a := start(t, config(srv, alice, "a"), "")
+	a.waitOnline()
+	peer := xmpptest.Dial(t, srv, bob)
+	const u = "https://files.example.org/x/photo.jpg"
+	peer.Send(t, []byte(`<message to='`+alice.JID+`' type='chat' id='m1'><body>look at this</body>`+
+		`<x xmlns='jabber:x:oob'><url>`+u+`</url></x></message>`))
+	got := waitBody(a, bob.JID, func(s string) bool { return strings.HasPrefix(s, "look at this") })
+	if got.Body != "look at this\n"+u {
+		t.Fatalf("stored body %q", got.Body)
+	}
+	if l := media.MessageLinks(got.Body, nil); len(l) != 1 || l[0].URL != u || l[0].Kind != media.KindImage {
+		t.Errorf("links %+v", l)
 	}
 }
