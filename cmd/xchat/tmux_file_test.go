@@ -243,3 +243,48 @@ func TestTUIEncryptedPhoto(t *testing.T) {
 		t.Errorf("alice's xchat decrypted %d bytes, not bob's %d", len(got), len(want))
 	}
 }
+
+func TestTUIUpload(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	befriend(t, srv, alice, bob, "")
+	ha := newHome(t, srv, alice, "")
+	dir := filepath.Join(ha.dir, "pictures")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	photo := filepath.Join(dir, "holiday photo.png")
+	writePNG(t, photo, 100, 40)
+	want, _ := os.ReadFile(photo)
+	bc := startClient(t, srv, bob, "b", false)
+	bc.waitOnline()
+	sa := startTUI(t, ha, tmuxtest.Options{}, "XCHAT_OPEN="+bob.JID)
+	sa.WaitFor("the conversation with bob", func(s string) bool { return strings.Contains(s, "│ "+bob.JID+" · ") })
+
+	// ~ is the home; Tab completes the directory, then the file.
+	sa.SendText("/upload ~/pic")
+	sa.SendKeys("Tab")
+	sa.WaitForText("/upload ~/pictures/")
+	sa.SendText("hol")
+	sa.SendKeys("Tab")
+	sa.WaitForText("/upload ~/pictures/holiday photo.png")
+	sa.SendKeys("Enter")
+	sa.WaitForText("sent holiday photo.png (")
+	m := bc.waitMessage(alice.JID)
+	if !strings.HasSuffix(m.Body, "/holiday%20photo.png") {
+		t.Fatalf("bob got %q", m.Body)
+	}
+	dl, err := bc.c.FetchFile(context.Background(), m.Body, 0)
+	if err != nil || !bytes.Equal(dl.Data, want) {
+		t.Fatalf("download: %v", err)
+	}
+	// Alice sees her own photo as a thumbnail under her message.
+	sa.WaitFor("alice's own thumbnail", func(s string) bool { return halfBlockRows(s, 30) >= 6 })
+
+	// A directory is refused before anything is sent.
+	sa.SendText("/upload ~/pictures")
+	sa.SendKeys("Enter")
+	sa.WaitForText("not a regular file")
+}
