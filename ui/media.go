@@ -762,7 +762,8 @@ func (m *Model) completePath(base, word string) (tea.Cmd, bool) {
 		var names []string
 		for _, e := range entries {
 			n := e.Name()
-			if !strings.HasPrefix(n, prefix) || strings.HasPrefix(n, ".") && !strings.HasPrefix(prefix, ".") {
+			if !strings.HasPrefix(n, prefix) || strings.HasPrefix(n, ".") && !strings.HasPrefix(prefix, ".") ||
+				sanitize.Line(n) != n { // control characters would act in the input
 				continue
 			}
 			if e.IsDir() {
