@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,9 @@ type MediaOptions struct {
 	// DownloadDir is where /save writes; "" is $XDG_DOWNLOAD_DIR or
 	// ~/Downloads.
 	DownloadDir string
+	// HTTPHosts are the hosts whose plain http:// links count as files
+	// (the account downloads from them over http too).
+	HTTPHosts []string
 }
 
 // Thumbnail size in cells.
@@ -246,7 +250,7 @@ func (m *Model) autoFetch() tea.Cmd {
 		if !trusted && it.msg.Kind == store.KindChat {
 			_, trusted = a.contacts[it.msg.Peer]
 		}
-		for _, l := range media.MessageLinks(it.msg.Body, nil) {
+		for _, l := range m.media.links(it.msg.Body) {
 			if _, known := m.media.files[l.URL]; known {
 				continue
 			}
@@ -374,7 +378,7 @@ func (p *chatPane) mediaLines(it *chatItem, indent int) []string {
 	avail := max(1, p.width-indent)
 	var out []string
 	add := func(s string) { out = append(out, fit(spaces(indent)+s, p.width)) }
-	for _, l := range media.MessageLinks(it.msg.Body, nil) {
+	for _, l := range mu.links(it.msg.Body) {
 		if !attachment(l, it.msg.Body) {
 			continue
 		}
@@ -597,7 +601,7 @@ func (m *Model) targetLink() (string, int, bool) {
 	}
 	for i := from; i >= 0; i-- {
 		it := &m.chat.items[i]
-		for _, l := range media.MessageLinks(it.msg.Body, nil) {
+		for _, l := range m.media.links(it.msg.Body) {
 			if attachment(l, it.msg.Body) {
 				return l.URL, m.chat.acct, true
 			}
@@ -909,4 +913,25 @@ func viewable(ctype string) bool {
 		return true
 	}
 	return t == "text/plain" || t == "application/pdf"
+}
+
+// links are the file links of a body: https:// and aesgcm:// ones, and
+// http:// ones to the hosts configured for plain http.
+func (mu *mediaUI) links(body string) []media.Link {
+	out := media.MessageLinks(body, nil)
+	if len(mu.opts.HTTPHosts) == 0 || !strings.Contains(body, "http://") {
+		return out
+	}
+	for _, w := range strings.Fields(body) {
+		if !strings.HasPrefix(w, "http://") {
+			continue
+		}
+		w = strings.TrimRight(w, ".,;:!?)]}>\"'")
+		u, err := url.Parse(w)
+		if err != nil || !slices.Contains(mu.opts.HTTPHosts, strings.ToLower(u.Hostname())) {
+			continue
+		}
+		out = append(out, media.Link{URL: w, Kind: media.Classify(w)})
+	}
+	return out
 }

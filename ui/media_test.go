@@ -423,3 +423,19 @@ func TestViewerGetsOnlyMediaAndDocuments(t *testing.T) {
 		t.Errorf("viewer ran for %q", lines)
 	}
 }
+
+func TestHTTPLinksOnlyForConfiguredHosts(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20, HTTPHosts: []string{"lan.example"}})
+	mediaOf(acc).files["http://lan.example:8080/a.png"] = testPNG(t)
+	for _, u := range []string{"http://lan.example:8080/a.png", "http://other.example/b.png"} {
+		msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+			Body: u, Timestamp: testNow, Sender: alice, Kind: store.KindChat})
+		h.send(session.MessageEvent{Account: me, Message: msg})
+	}
+	if f := mediaOf(acc).Fetched(); len(f) != 1 || f[0] != "http://lan.example:8080/a.png" {
+		t.Errorf("fetched %v", f)
+	}
+	if s := h.screen(); strings.Contains(s, "b.png —") || !strings.Contains(s, strings.Repeat("▀", 40)) {
+		t.Errorf("screen:\n%s", s)
+	}
+}

@@ -128,6 +128,7 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 			Env:             media.Environ(os.Environ()),
 			Viewer:          cfg.Media.Viewer,
 			DownloadDir:     cfg.Media.Downloads(),
+			HTTPHosts:       cfg.Media.Hosts(),
 		},
 	})
 	p := tea.NewProgram(model, tea.WithContext(ctx))
