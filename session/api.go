@@ -19,3 +19,7 @@ package session
 //	func (c *Client) Roster(ctx context.Context) ([]store.Contact, error)
 //	func (c *Client) Presence(ctx context.Context, bare string) []PresenceEvent // current resources
 //	func (c *Client) State() ConnState
+//	func (c *Client) UploadService(ctx context.Context) (media.Service, error) // found at login (XEP-0363)
+//	func (c *Client) SendFile(ctx context.Context, to, path string, progress FileProgress) (SentFile, error)
+//	     // checks, uploads (encrypted when the chat is), then sends the link; cancellable
+//	func (c *Client) FetchFile(ctx context.Context, url string, max int64) (*media.Downloaded, error)

@@ -68,7 +68,8 @@ type Client struct {
 
 	held *[]Event // events waiting for a transaction's commit
 
-	csiActive, csiKnown bool // client state (XEP-0352) the UI last set
+	csiActive, csiKnown bool       // client state (XEP-0352) the UI last set
+	media               mediaState // upload service and file transfer (upload.go)
 
 	// loginHook replaces login in tests (an in-memory session pair).
 	loginHook func(ctx context.Context) (*xmpp.Session, error)

@@ -169,6 +169,7 @@ func (c *Client) toStore(m *inMessage, sent bool, now time.Time) (store.Message,
 	if sent && !from.Bare().Equal(c.jid) {
 		return store.Message{}, false
 	}
+	body = withOOB(body, m.Inner)
 	if len(body) > MaxBodyBytes {
 		body = truncateUTF8(body, MaxBodyBytes) + " [truncated]"
 	}
@@ -423,6 +424,11 @@ func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string)
 	}
 	if extra != "" {
 		out.Body, out.Raw = fallbackBody, extra
+	} else if raw, ok := c.mediaExtra(m); !ok {
+		c.failMessage(ctx, m, "not sent: it holds a file key and the chat is not encrypted")
+		return
+	} else {
+		out.Raw = raw
 	}
 	if m.Kind == store.KindChat {
 		out.Markable, out.Active = &struct{}{}, &struct{}{}

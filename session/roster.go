@@ -39,6 +39,7 @@ func (c *Client) bootstrap(ctx context.Context, conn *connection) {
 		c.setState(Online, nil, timeZero)
 		c.flushOutbox(ctx)
 		c.discoverServer(ctx)
+		c.discoverUpload(ctx)
 		c.afterLogin(ctx)
 		c.fetchBookmarks(ctx)
 		c.rejoinRooms()

@@ -79,8 +79,9 @@ type chatPane struct {
 
 	hist paneHistory // the server's archive beyond the store (older.go)
 
-	selID  int64  // the message selected in selection mode; 0 if none
-	ownJID string // our account's JID, to tell our reactions apart
+	selID  int64    // the message selected in selection mode; 0 if none
+	ownJID string   // our account's JID, to tell our reactions apart
+	media  *mediaUI // files and thumbnails (media.go)
 
 	late map[int64]lateState
 	rev  []string // scratch for Render
@@ -495,6 +496,7 @@ func (p *chatPane) finishLines(it *chatItem, text, quote string, indent, avail i
 	if quote != "" {
 		lines = append([]string{quote}, lines...)
 	}
+	lines = append(lines, p.mediaLines(it, indent)...)
 	if len(it.reactions) > 0 && !it.msg.Retracted {
 		if r := p.reactionsLine(it, p.ownJID); r != "" {
 			for _, l := range strings.Split(lipgloss.Wrap(r, avail, ""), "\n") {

@@ -41,6 +41,8 @@ func commandTable() []command {
 		{"search", "TEXT", "find messages containing TEXT in every conversation", (*Model).cmdSearch},
 		{"me", "TEXT", "send TEXT as an action: * me TEXT", nil},
 		{"account", "[JID]", "list the accounts; with JID, use that account for new conversations", (*Model).cmdAccount},
+		{"upload", "[PATH]", "send a file here (encrypted when the chat is); no PATH: retry the last failed upload", (*Model).cmdUpload},
+		{"save", "", "save the selected (else the newest) file here to the downloads folder", (*Model).cmdSave},
 	}, roomCommands()...), []command{
 		{"omemo", "SUBCOMMAND", "end-to-end encryption (OMEMO), see the /omemo subcommands below", (*Model).cmdOMEMO},
 		{"help", "", "show keys and commands", func(m *Model, _ string) tea.Cmd { m.help.open = true; m.help.scroll = 0; return nil }},

@@ -52,6 +52,9 @@ func (m *Model) complete(dir int) tea.Cmd {
 	}
 	cut := strings.LastIndexByte(text, ' ') + 1
 	base, word := text[:cut], text[cut:]
+	if cmd, ok := m.completePath(base, word); ok {
+		return cmd
+	}
 	cands := m.candidates(base, word)
 	if len(cands) == 0 {
 		m.status.Info("no completion for " + quoteWord(word))

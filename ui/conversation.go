@@ -84,7 +84,7 @@ func (m *Model) newItem(i int, msg store.Message) chatItem {
 	if rest, ok := strings.CutPrefix(body, "/me "); ok {
 		it.action, body = true, rest
 	}
-	it.body = strings.TrimRight(sanitize.Text(body), "\n")
+	it.body = strings.TrimRight(sanitize.Text(hideFileKeys(body)), "\n")
 	t := msg.Timestamp
 	if t.IsZero() {
 		t = msg.Received

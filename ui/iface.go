@@ -31,6 +31,7 @@ type Account interface {
 
 	OMEMO          // end-to-end encryption (omemo.go)
 	HistoryFetcher // older history from the server's archive (older.go)
+	Media          // photos and files (media.go)
 
 	// Group chats (XEP-0045) and their bookmarks (XEP-0402).
 	JoinRoom(ctx context.Context, roomJID, nick, password string) error

@@ -102,7 +102,7 @@ func TestTabCompletion(t *testing.T) {
 		{"/account ", "tab", "/account me@example.org "},
 		{"/st", "tab", "/status "},
 		{"/se", "tab", "/search "},
-		{"/s", "tab tab", "/status "},
+		{"/s", "tab tab tab", "/status "}, // /save, /search, /status
 	}
 	for _, s := range steps {
 		t.Run(s.typ+" "+s.keys, func(t *testing.T) {

@@ -129,6 +129,9 @@ func keyActions() []keyAction {
 		{bind("correct (your own message)", "e"), scopeSelect, (*Model).correctSelected, nil},
 		{bind("retract (your own message)", "d"), scopeSelect, (*Model).retractSelected, nil},
 		{bind("react (1–6 or an emoji; again removes it)", "+"), scopeSelect, (*Model).reactSelected, nil},
+		{bind("view the image full-window", "v"), scopeSelect, (*Model).viewSelected, nil},
+		{bind("open the file in the viewer", "x"), scopeSelect, (*Model).openSelectedFile, nil},
+		{bind("save the file to the downloads folder", "s"), scopeSelect, (*Model).saveSelected, nil},
 		{bind("back to typing", "esc", "i"), scopeSelect, (*Model).leaveSelection, nil},
 
 		{bind("go to the message in its conversation", "enter"), scopeSearch, (*Model).searchOpen, nil},
@@ -160,6 +163,9 @@ func keyActions() []keyAction {
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.confirm != nil {
 		return m.confirmKey(k)
+	}
+	if cmd, ok := m.mediaKey(k); ok {
+		return cmd
 	}
 	if m.react != nil && k.String() != "ctrl+c" {
 		return m.reactKey(k)

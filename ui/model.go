@@ -45,6 +45,8 @@ type Options struct {
 	// Nicks are our default nicks in rooms, by account JID; an account
 	// missing here lets the session choose (the JID's local part).
 	Nicks map[string]string
+	// Media configures photos and files (media.go).
+	Media MediaOptions
 }
 
 // focusArea is the part of the screen that receives keys.
@@ -117,6 +119,7 @@ type Model struct {
 	status      statusLine
 	help        helpPage
 	omemo       omemoUI // encryption state and the /omemo overlay (omemo.go)
+	media       mediaUI // uploads, downloads and images (media.go)
 
 	keys     []keyAction
 	commands []command
@@ -202,6 +205,8 @@ func New(opts Options) *Model {
 		m.opener = []string{"xdg-open"}
 	}
 	m.chat = newChatPane(&m.st)
+	m.media.init(opts.Media)
+	m.chat.media = &m.media
 	m.input = newInput(&m.st)
 	m.status = statusLine{st: &m.st}
 	return m
@@ -221,7 +226,11 @@ func (m *Model) Init() tea.Cmd {
 
 // Update handles one message. It never blocks: store and network work is
 // returned as tea.Cmds.
-func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
+	if c, ok := m.onMediaMsg(msg); ok {
+		return m, c
+	}
+	defer func() { cmd = tea.Batch(cmd, m.mediaAfter(msg)) }()
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height

@@ -82,8 +82,10 @@ func (m *Model) render() string {
 		body = m.help.Render(m, cw, mainH-1)
 	case m.form.open:
 		body = m.form.Render(&m.st, cw, mainH-1)
+	case m.media.view != "":
+		body = m.mediaView(cw, mainH-1)
 	case m.chat.open:
-		body = m.chat.Render(m.now().In(m.loc))
+		body = m.uploadBar(m.chat.Render(m.now().In(m.loc)), m.chat.width)
 		if ow := m.occupantColumn(); ow > 0 {
 			occ := m.occ.Render(&m.st, m.openRoom(), ow, len(body))
 			osep := m.sepCache.get("│", 1, m.st.separator)

@@ -32,6 +32,11 @@ Usage:
   xchat [--config FILE] [--account JID] [--trace]    start the chat interface
   xchat send [--config FILE] [--account JID] TO-JID TEXT...
                                                      send one message and exit 0 once the server has it
+  xchat send --file PATH [--config FILE] [--account JID] TO-JID
+                                                     upload PATH to your server (XEP-0363) and send its link
+                                                     (encrypted, XEP-0454, when the chat uses OMEMO); fails
+                                                     before sending anything if the server offers no upload
+                                                     or the file is over its limit
   xchat history [--config FILE] [--account JID] [-n N] PEER-JID
                                                      print the last N (default 20) stored messages with PEER-JID,
                                                      oldest first, as "TIMESTAMP SENDER: TEXT" (RFC 3339)

@@ -6,12 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"mellium.im/xmpp/jid"
 
+	"xchat/internal/config"
 	"xchat/internal/sanitize"
+	"xchat/internal/xdg"
 	"xchat/session"
 	"xchat/store"
 )
@@ -23,6 +26,7 @@ func cmdSend(args []string, stdout, stderr io.Writer) int {
 	var g globalFlags
 	g.register(fs)
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
+	file := fs.String("file", "", "upload this file and send its link")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, usage)
@@ -31,19 +35,24 @@ func cmdSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xchat send: %v\n", err)
 		return 2
 	}
-	if fs.NArg() < 2 {
-		fmt.Fprintln(stderr, "xchat send: usage: xchat send [--config FILE] [--account JID] TO-JID TEXT...")
+	if *file != "" && fs.NArg() != 1 || *file == "" && fs.NArg() < 2 {
+		fmt.Fprintln(stderr, "xchat send: usage: xchat send [--config FILE] [--account JID] TO-JID TEXT... | --file PATH TO-JID")
 		return 2
 	}
 	to, text := fs.Arg(0), strings.Join(fs.Args()[1:], " ")
-	if err := sendOne(g, to, text, *timeout); err != nil {
+	if *file != "" {
+		text = ""
+	}
+	if err := sendOne(g, to, text, *file, *timeout); err != nil {
 		fmt.Fprintf(stderr, "xchat send: %s\n", oneLine(err))
 		return 1
 	}
 	return 0
 }
 
-func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
+// sendOne sends text, or the file at path when path is set, and returns
+// once the server has the message.
+func sendOne(g globalFlags, to, text, path string, timeout time.Duration) error {
 	cfg, err := loadConfig(g.config)
 	if err != nil {
 		return err
@@ -83,6 +92,7 @@ func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	c.SetMediaOptions(mediaOptions(cfg.Media))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	runErr := make(chan error, 1)
@@ -90,6 +100,9 @@ func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
 
 	var sent store.Message
 	sentID := int64(-1)
+	started := false
+	fileDone := make(chan error, 1)
+	states := map[int64]session.MessageStateEvent{} // states that came before the file's message id
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,27 +124,78 @@ func sendOne(g globalFlags, to, text string, timeout time.Duration) error {
 			}
 			switch e := ev.(type) {
 			case session.StateEvent:
-				if e.State == session.Online && sentID < 0 {
-					sent, err = c.SendMessage(ctx, to, text)
-					if err != nil {
-						return err
-					}
-					sentID = sent.ID
+				if e.State != session.Online || started {
+					continue
 				}
+				started = true
+				if path != "" {
+					// The upload takes a while: keep reading events meanwhile.
+					go func() {
+						f, err := c.SendFile(ctx, to, path, nil)
+						if err == nil {
+							sent = f.Message
+							if len(f.Stripped) > 0 {
+								log.Info("removed metadata before upload", "file", path, "removed", f.Stripped)
+							}
+						}
+						fileDone <- err
+					}()
+					continue
+				}
+				sent, err = c.SendMessage(ctx, to, text)
+				if err != nil {
+					return err
+				}
+				sentID = sent.ID
 			case session.MessageStateEvent:
+				if sentID < 0 {
+					states[e.ID] = e
+					continue
+				}
 				if e.ID != sentID {
 					continue
 				}
-				switch e.State {
-				case store.StateSent, store.StateDelivered, store.StateRead:
+				if done, err := sendState(e); done {
 					stop()
 					<-runErr
-					return nil
-				case store.StateFailed:
-					return fmt.Errorf("the server refused the message: %s", e.Error)
+					return err
+				}
+			}
+		case err := <-fileDone:
+			if err != nil {
+				return err
+			}
+			sentID = sent.ID
+			if e, ok := states[sentID]; ok {
+				if done, err := sendState(e); done {
+					stop()
+					<-runErr
+					return err
 				}
 			}
 		}
+	}
+}
+
+// sendState tells whether a state ends `xchat send`, and how.
+func sendState(e session.MessageStateEvent) (done bool, err error) {
+	switch e.State {
+	case store.StateSent, store.StateDelivered, store.StateRead:
+		return true, nil
+	case store.StateFailed:
+		return true, fmt.Errorf("the server refused the message: %s", e.Error)
+	}
+	return false, nil
+}
+
+// mediaOptions turns [media] into the session's file-transfer options;
+// downloads are cached under $XDG_CACHE_HOME/xchat/files.
+func mediaOptions(m config.Media) session.MediaOptions {
+	return session.MediaOptions{
+		StripMetadata: m.Strip(),
+		MaxDownload:   m.MaxDownloadBytes(),
+		HTTPHosts:     m.Hosts(),
+		CacheDir:      filepath.Join(xdg.CacheDir(), "files"),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"xchat/internal/config"
 	"xchat/internal/logging"
 	"xchat/internal/xdg"
+	"xchat/media"
 	"xchat/session"
 	"xchat/ui"
 )
@@ -98,6 +99,7 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		c.SetMediaOptions(mediaOptions(cfg.Media))
 		clients = append(clients, c)
 	}
 
@@ -120,6 +122,14 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		DesktopNotify: cfg.UI.Notify,
 		Theme:         uiTheme(cfg.UI.Theme, cfg.UI.Colors),
 		Nicks:         nicks,
+		Media: ui.MediaOptions{
+			AutoDownloadMax: cfg.Media.AutoDownloadBytes(),
+			Protocol:        cfg.Media.Protocol(),
+			Env:             media.Environ(os.Environ()),
+			Viewer:          cfg.Media.Viewer,
+			DownloadDir:     cfg.Media.Downloads(),
+			HTTPHosts:       cfg.Media.Hosts(),
+		},
 	})
 	p := tea.NewProgram(model, tea.WithContext(ctx))
 

@@ -37,6 +37,7 @@ var themes = []string{"auto", "dark", "light"}
 type Config struct {
 	Path     string    // file the configuration came from (for messages)
 	UI       UI        // [ui] section
+	Media    Media     // [media] section (media.go)
 	Accounts []Account // [[account]] sections, in file order
 	Warnings []string  // non-fatal problems worth showing the user
 }
@@ -81,6 +82,7 @@ type Account struct {
 // fileConfig mirrors the file layout for decoding and encoding.
 type fileConfig struct {
 	UI       UI        `toml:"ui"`
+	Media    *Media    `toml:"media,omitempty"`
 	Accounts []Account `toml:"account"`
 }
 
@@ -151,6 +153,9 @@ func Parse(path string, data []byte) (*Config, error) {
 		return nil, decodeError(path, data, err)
 	}
 	c := &Config{Path: path, UI: fc.UI, Accounts: fc.Accounts}
+	if fc.Media != nil {
+		c.Media = *fc.Media
+	}
 	if err := c.validate(newIndex(data)); err != nil {
 		return nil, err
 	}
@@ -240,6 +245,8 @@ func (c *Config) validate(x index) error {
 			fail(key, "", "must be an ANSI colour number (0-255) or #rrggbb, got %q", c.UI.Colors[name])
 		}
 	}
+
+	c.Media.validate(fail)
 
 	seen := make(map[string]int)
 	for i := range c.Accounts {
@@ -396,11 +403,11 @@ func keyPath(x index, k toml.Key, line int) string {
 // directory with mode 0700. The file is replaced atomically. Defaults
 // (tls = "starttls", resource = "xchat", nick = localpart) are left out.
 func Save(path string, c *Config) error {
-	check := &Config{Path: path, UI: c.UI, Accounts: append([]Account(nil), c.Accounts...)}
+	check := &Config{Path: path, UI: c.UI, Media: c.Media, Accounts: append([]Account(nil), c.Accounts...)}
 	if err := check.validate(index{}); err != nil {
 		return err
 	}
-	fc := fileConfig{UI: check.UI, Accounts: make([]Account, len(check.Accounts))}
+	fc := fileConfig{UI: check.UI, Media: c.Media.orNil(), Accounts: make([]Account, len(check.Accounts))}
 	for i, a := range check.Accounts {
 		if a.TLS == TLSStartTLS {
 			a.TLS = ""
