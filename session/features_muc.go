@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"mellium.im/xmpp/jid"
 
 	"xchat/muc"
 	"xchat/store"
@@ -256,14 +255,6 @@ type ReadEvent struct {
 }
 
 func (e ReadEvent) account() string { return e.Account }
-
-func bareOf(s string) string {
-	j, err := jid.Parse(s)
-	if err != nil {
-		return ""
-	}
-	return j.Bare().String()
-}
 
 // roomRef is how a room message is referred to by markers, retractions,
 // reactions and replies: the stanza-id the room gave it.
