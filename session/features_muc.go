@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-
 	"xchat/muc"
 	"xchat/store"
 )
