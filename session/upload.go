@@ -258,6 +258,11 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 			if rm := c.rooms[peer]; rm != nil {
 				if j.Resourcepart() == "" {
 					isRoom = true
+					// A private group may be encrypted (omemo_muc.go).
+					on, err := c.wantEncryption(ctx, peer)
+					encrypt = on && c.om != nil
+					done(err)
+					return
 				}
 				done(nil)
 				return
@@ -387,8 +392,10 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 	// 5. The message, once the file is there.
 	wctx := context.WithoutCancel(ctx)
 	if isRoom {
-		if err := c.do(wctx, func() error { c.media.markOOB(out.URL); return nil }); err != nil {
-			return out, err
+		if !encrypt {
+			if err := c.do(wctx, func() error { c.media.markOOB(out.URL); return nil }); err != nil {
+				return out, err
+			}
 		}
 		out.Message, err = c.SendGroupMessage(wctx, peer, out.URL)
 		return out, err

@@ -325,6 +325,50 @@ func TestSendFileToRoom(t *testing.T) {
 	}
 }
 
+// In a private group with OMEMO the file is encrypted as in a 1:1 chat: the
+// aesgcm:// link goes only inside the encrypted message, never in clear.
+func TestSendFileToPrivateGroupEncrypted(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	alice := start(t, omemoConfig(srv, users[0], "a"), "")
+	bcfg := omemoConfig(srv, users[1], "b")
+	trace := &syncBuffer{}
+	bcfg.TraceIn = trace
+	bob := start(t, bcfg, "")
+	alice.waitOnline()
+	bob.waitOnline()
+	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Album", []string{users[1].JID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
+		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
+	})
+	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(bob, room, "bob joined", joined)
+	waitEncryption(t, alice, room, 1)
+
+	path, data := randomFile(t, "holiday.png", 80<<10)
+	sent, err := alice.c.SendFile(ctx, room, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.Message.Kind != store.KindGroupchat || !sent.Encrypted || !strings.HasPrefix(sent.URL, "aesgcm://") {
+		t.Fatalf("sent %+v", sent)
+	}
+	got := waitGroupEncrypted(bob, room, nick(users[0]), sent.URL)
+	if strings.Contains(trace.String(), "aesgcm://") || strings.Contains(trace.String(), "jabber:x:oob") {
+		t.Error("the aesgcm URL or an OOB element went in clear")
+	}
+	dl, err := bob.c.FetchFile(ctx, got.Body, 0)
+	if err != nil || !bytes.Equal(dl.Data, data) {
+		t.Fatalf("decrypted download: %v", err)
+	}
+}
+
 // A file announced only in XEP-0066 (body with other text) keeps its link.
 func TestReceivedOOBLinkKept(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{NoUpload: true})
