@@ -213,8 +213,13 @@ func (c *Client) refreshRoom(roomJID string) {
 	if c.conn == nil || !c.conn.online || c.om.ensuring[roomJID] {
 		return
 	}
-	c.om.ensuring[roomJID] = true
 	ctx := context.Background()
+	or := c.omRoom(roomJID)
+	fresh := !or.stale && !or.loadedAt.IsZero() && time.Since(or.loadedAt) < roomMembersMaxAge
+	if fresh && !c.sessionsMissing(ctx, c.omemoJIDs(roomJID)) {
+		return // nothing to learn: no event (the UI asks again on each)
+	}
+	c.om.ensuring[roomJID] = true
 	c.loadRoomMembers(ctx, roomJID, func() {
 		c.ensureSessions(ctx, c.omemoJIDs(roomJID), func() {
 			delete(c.om.ensuring, roomJID)
