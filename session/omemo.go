@@ -577,6 +577,7 @@ func (c *Client) repairSession(ctx context.Context, addr omemo.Address) {
 			return
 		}
 		c.sendKeyTransport(ctx, []omemo.Address{addr})
+		c.retryDevice(ctx, addr)
 		c.emit(OMEMOEvent{Account: c.acct, JID: addr.JID, Device: addr.Device, Kind: "session-repaired",
 			Text: fmt.Sprintf("rebuilt the OMEMO session with %s's device %d", addr.JID, addr.Device)})
 	})
