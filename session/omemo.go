@@ -619,15 +619,18 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 // used (republishing the bundle). Until the catch-up is over it waits:
 // the archive may still hold messages needing those prekeys.
 func (c *Client) settleNewSessions(ctx context.Context) {
+	republish := false
+	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
+		_, err := c.om.m.RefillPreKeys(ctx)
+		republish = err == nil
+	}
 	kt := c.om.kt
 	c.om.kt = nil
 	if len(kt) > 0 {
 		c.sendKeyTransport(ctx, kt)
 	}
-	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
-		if _, err := c.om.m.RefillPreKeys(ctx); err == nil {
-			c.publishBundle(ctx)
-		}
+	if republish {
+		c.publishBundle(ctx)
 	}
 }
 
