@@ -58,10 +58,11 @@ type omemoState struct {
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
 	emptyAt  map[string]time.Time
-	ensuring map[string]bool        // refreshPeer in progress
-	kt       []omemo.Address        // key transports owed after catch-up
-	rooms    map[string]*omemoRoom  // private groups' members (omemo_muc.go)
-	retry    map[omemo.Address]bool // devices with messages waiting for a retry
+	ensuring map[string]bool             // refreshPeer in progress
+	kt       []omemo.Address             // key transports owed after catch-up
+	rooms    map[string]*omemoRoom       // private groups' members (omemo_muc.go)
+	retry    map[omemo.Address]bool      // devices with messages waiting for a retry
+	failedAt map[omemo.Address]time.Time // last failed session build per device
 	// rotatedAt is when the signed prekey's age was last checked.
 	rotatedAt time.Time
 }
@@ -78,7 +79,7 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if c.cfg.OMEMOManualTrust {
 		m.SetPolicy(omemo.PolicyManual)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}}
 	c.loadRetries(ctx)
 	return nil
 }
@@ -284,7 +285,7 @@ func (c *Client) ensureSessions(ctx context.Context, jids []string, done func())
 				if bare == c.acct && id == c.om.m.DeviceID() {
 					continue
 				}
-				if ok, _ := c.om.m.HasSession(ctx, addr); ok {
+				if ok, _ := c.om.m.HasSession(ctx, addr); ok || c.recentlyFailed(addr) {
 					continue
 				}
 				pending++
@@ -312,18 +313,7 @@ func (c *Client) refreshPeer(peer string) {
 		return
 	}
 	ctx := context.Background()
-	missing := false
-	if _, known := c.om.lists[peer]; !known || c.listStale(peer) {
-		missing = true
-	} else if recips, err := c.om.m.Recipients(ctx, peer, c.acct); err == nil {
-		for _, a := range recips {
-			if ok, _ := c.om.m.HasSession(ctx, a); !ok {
-				missing = true
-				break
-			}
-		}
-	}
-	if !missing {
+	if !c.sessionsMissing(ctx, []string{peer, c.acct}) {
 		return
 	}
 	c.om.ensuring[peer] = true
@@ -333,6 +323,39 @@ func (c *Client) refreshPeer(peer string) {
 			c.emit(OMEMOEvent{Account: c.acct, JID: peer, Kind: "devices"})
 		})
 	})
+}
+
+// sessionsMissing reports whether a device list of jids is unknown (or an
+// empty one is due again) or a device lacks a session that was not just
+// tried in vain.
+func (c *Client) sessionsMissing(ctx context.Context, jids []string) bool {
+	for _, j := range jids {
+		if _, known := c.om.lists[j]; !known || c.listStale(j) {
+			return true
+		}
+	}
+	recips, err := c.om.m.Recipients(ctx, jids...)
+	if err != nil {
+		return false
+	}
+	for _, a := range recips {
+		if c.recentlyFailed(a) {
+			continue
+		}
+		if ok, _ := c.om.m.HasSession(ctx, a); !ok {
+			return true
+		}
+	}
+	return false
+}
+
+// buildRetry is how long a device whose bundle did not give a session is
+// left alone (a broken or missing bundle is not fetched on every look).
+const buildRetry = time.Minute
+
+func (c *Client) recentlyFailed(a omemo.Address) bool {
+	t, ok := c.om.failedAt[a]
+	return ok && time.Since(t) < buildRetry
 }
 
 // emptyRetry is how long an empty device list is believed.
@@ -356,6 +379,9 @@ func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func
 		}
 		if err != nil {
 			c.log.Info("omemo: no session with device", "jid", addr.JID, "device", addr.Device, "err", err)
+			c.om.failedAt[addr] = time.Now()
+		} else {
+			delete(c.om.failedAt, addr)
 		}
 		done(err)
 	})
@@ -551,6 +577,7 @@ func (c *Client) repairSession(ctx context.Context, addr omemo.Address) {
 			return
 		}
 		c.sendKeyTransport(ctx, []omemo.Address{addr})
+		c.retryDevice(ctx, addr)
 		c.emit(OMEMOEvent{Account: c.acct, JID: addr.JID, Device: addr.Device, Kind: "session-repaired",
 			Text: fmt.Sprintf("rebuilt the OMEMO session with %s's device %d", addr.JID, addr.Device)})
 	})
@@ -592,15 +619,18 @@ func (c *Client) afterCatchUpOMEMO(ctx context.Context) {
 // used (republishing the bundle). Until the catch-up is over it waits:
 // the archive may still hold messages needing those prekeys.
 func (c *Client) settleNewSessions(ctx context.Context) {
+	republish := false
+	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
+		_, err := c.om.m.RefillPreKeys(ctx)
+		republish = err == nil
+	}
 	kt := c.om.kt
 	c.om.kt = nil
 	if len(kt) > 0 {
 		c.sendKeyTransport(ctx, kt)
 	}
-	if n, err := c.om.m.PurgeUsedPreKeys(ctx); err == nil && n > 0 {
-		if _, err := c.om.m.RefillPreKeys(ctx); err == nil {
-			c.publishBundle(ctx)
-		}
+	if republish {
+		c.publishBundle(ctx)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"time"
@@ -214,8 +213,13 @@ func (c *Client) refreshRoom(roomJID string) {
 	if c.conn == nil || !c.conn.online || c.om.ensuring[roomJID] {
 		return
 	}
-	c.om.ensuring[roomJID] = true
 	ctx := context.Background()
+	or := c.omRoom(roomJID)
+	fresh := !or.stale && !or.loadedAt.IsZero() && time.Since(or.loadedAt) < roomMembersMaxAge
+	if fresh && !c.sessionsMissing(ctx, c.omemoJIDs(roomJID)) {
+		return // nothing to learn: no event (the UI asks again on each)
+	}
+	c.om.ensuring[roomJID] = true
 	c.loadRoomMembers(ctx, roomJID, func() {
 		c.ensureSessions(ctx, c.omemoJIDs(roomJID), func() {
 			delete(c.om.ensuring, roomJID)
@@ -291,7 +295,7 @@ func (c *Client) omemoRoomMessage(rm *room, raw []byte, evs []muc.Event) []muc.E
 		if o, ok := rm.r.Occupant(g.From); ok && g.Delay.IsZero() {
 			real = o.RealJID // the room's word, not the message's
 		} else if !g.Delay.IsZero() {
-			real = g.RealJID // room history: the room added it
+			real = mucItemJID(raw) // room history: the room's own item, the last one
 		}
 		c.storeGroupOMEMO(context.Background(), rm, g, raw, bareOf(real), false)
 	}
@@ -375,15 +379,17 @@ func (c *Client) storeGroupOMEMO(ctx context.Context, rm *room, g muc.GroupMessa
 	return inserted
 }
 
-// mucItemJID returns the jid of the <x xmlns=muc#user><item/> of a
-// message, "" if none.
+// mucItemJID returns the jid of the last <x xmlns=muc#user><item/> of a
+// message, "" if none. The last: Prosody appends its own to the archived
+// copy after whatever the sender put in, so an earlier one may be forged.
 func mucItemJID(raw []byte) string {
 	d := xml.NewDecoder(bytes.NewReader(raw))
 	depth, inX := 0, 0
+	found := ""
 	for {
 		tok, err := d.Token()
-		if err == io.EOF || err != nil {
-			return ""
+		if err != nil {
+			return found
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -392,9 +398,10 @@ func mucItemJID(raw []byte) string {
 				inX = depth
 			}
 			if inX != 0 && depth == inX+1 && t.Name.Local == "item" {
+				found = ""
 				for _, a := range t.Attr {
 					if a.Name.Local == "jid" && a.Name.Space == "" {
-						return a.Value
+						found = a.Value
 					}
 				}
 			}

@@ -208,4 +208,32 @@ func TestOMEMOGroupMemberAddedWhileAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGroupEncrypted(dave, room, nick(users[0]), "welcome, dave")
+
+	// Asked again with nothing new to learn, alice answers from what she
+	// knows, without a "devices" event: the UI asks again on each such
+	// event, which would otherwise never end.
+	waitEncryption(t, alice, room, 2)
+	time.Sleep(500 * time.Millisecond)
+	for drained := false; !drained; {
+		select {
+		case <-alice.events:
+		default:
+			drained = true
+		}
+	}
+	for range 3 {
+		waitEncryption(t, alice, room, 2)
+	}
+	quiet := time.After(time.Second)
+	for {
+		select {
+		case ev := <-alice.events:
+			if e, ok := ev.(session.OMEMOEvent); ok && e.JID == room && e.Kind == "devices" {
+				t.Fatal("Encryption with nothing new started a refresh")
+			}
+			continue
+		case <-quiet:
+		}
+		break
+	}
 }
