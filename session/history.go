@@ -57,10 +57,20 @@ func (c *Client) fetchOlder(peer string, gap time.Time, res *HistoryResult, empt
 			return
 		}
 		archive, with = peer, ""
-	} else if c.roomFor(peer) != nil {
-		res.Start = true // private messages through a room are not archived for us
-		done(nil)
-		return
+	} else {
+		kind, _, err := c.st.ConversationKind(ctx, c.acct, peer)
+		switch {
+		case err != nil:
+			done(err)
+			return
+		case kind == store.KindGroupchat:
+			done(fmt.Errorf("not in %s: join it to fetch its history", peer))
+			return
+		case kind == store.KindPrivate || c.roomFor(peer) != nil:
+			res.Start = true // private messages through a room: not archived for us
+			done(nil)
+			return
+		}
 	}
 	if gap.IsZero() {
 		if start, err := c.st.ArchiveStart(ctx, c.acct, peer); err != nil {

@@ -185,3 +185,16 @@ func (s *Store) MarkReadThrough(ctx context.Context, acct, peer string, id int64
 		WHERE id = ?1`, conv.id, Incoming, t, id)
 	return err
 }
+
+// ConversationKind returns the kind of the conversation with peer; ok is
+// false when there is none.
+func (s *Store) ConversationKind(ctx context.Context, acct, peer string) (kind ConvKind, ok bool, err error) {
+	conv, err := s.conv(ctx, acct, peer)
+	if errors.Is(err, ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return conv.kind, true, nil
+}

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"xchat/internal/sanitize"
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -95,6 +96,9 @@ func (m *Model) fetchArchive() tea.Cmd {
 	h := &p.hist
 	if !p.open || h.fetching || h.start || p.kind == store.KindPrivate {
 		return nil
+	}
+	if r := m.accts[p.acct].rooms[p.peer]; p.kind == store.KindGroupchat && (r == nil || r.state != muc.StateJoined) {
+		return nil // the room's archive is asked once we are in it
 	}
 	h.fetching, h.failed = true, ""
 	return m.fetchCmd(m.accts[p.acct].client, p.gen, p.peer, time.Time{})
