@@ -242,3 +242,23 @@ func TestRoomReplyQuote(t *testing.T) {
 		t.Fatalf("no quote of %q above the reply:\n%s", orig.Body, s)
 	}
 }
+
+// TestReadElsewhereClearsUnread: another device of ours displayed the
+// conversation: its unread count goes.
+func TestReadElsewhereClearsUnread(t *testing.T) {
+	h, _, _ := oneAccount(t)
+	for i := range 3 {
+		h.send(session.MessageEvent{Account: me, Message: store.Message{ID: int64(100 + i), Account: me, Peer: alice,
+			Sender: alice, Body: fmt.Sprintf("unseen %d", i), Timestamp: testNow}})
+	}
+	if h.m.accts[0].unread[alice] != 3 {
+		t.Fatalf("unread %d before", h.m.accts[0].unread[alice])
+	}
+	h.send(session.ReadEvent{Account: me, Peer: alice, ID: 102})
+	if n := h.m.accts[0].unread[alice]; n != 0 {
+		t.Fatalf("unread %d after the read elsewhere", n)
+	}
+	if strings.Contains(h.screen(), "Alice 3") {
+		t.Errorf("the sidebar still counts them:\n%s", h.screen())
+	}
+}
