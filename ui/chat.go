@@ -555,8 +555,8 @@ func (p *chatPane) Render(now time.Time) []string {
 		if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
 			rev = append(rev, p.unreadSeparator())
 		}
-		if p.gapAbove(i) {
-			rev = append(rev, p.gapLine())
+		if g, ok := p.gapAt(i); ok {
+			rev = append(rev, p.gapLine(g))
 		}
 		if p.separated(i) {
 			rev = append(rev, p.daySeparator(p.items[i].local, now))

@@ -262,3 +262,29 @@ func TestReadElsewhereClearsUnread(t *testing.T) {
 		t.Errorf("the sidebar still counts them:\n%s", h.screen())
 	}
 }
+
+// TestLostGapDrawnNotAsked: a gap the archive cannot fill any more is
+// drawn as such and never asked for.
+func TestLostGapDrawnNotAsked(t *testing.T) {
+	h, acc, st, _ := openSeeded(t, 12, 12)
+	cutGap(st, acc, alice, 3, 4)
+	fakeArchivesMu.Lock()
+	k := acc.jid + " " + alice
+	fakeGaps[st][k][0].Lost = true
+	fakeArchivesMu.Unlock()
+	h.typeText("/close")
+	h.press("enter")
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	for range 3 {
+		h.press("pgup")
+	}
+	for _, c := range acc.Calls() {
+		if c.method == "FetchOlder" && c.args[1] != "0001-01-01T00:00:00Z" {
+			t.Fatalf("a lost gap was asked for: %v", c)
+		}
+	}
+	if s := h.screen(); !strings.Contains(s, "— gap in history: no longer on the server —") {
+		t.Fatalf("no lost gap line:\n%s", s)
+	}
+}
