@@ -205,6 +205,13 @@ func TestSyncProgressInStatusLine(t *testing.T) {
 	if s := h.screen(); strings.Contains(s, "syncing") {
 		t.Fatalf("progress still shown when done:\n%s", s)
 	}
+	// A catch-up cut by a lost connection says nothing more.
+	h.send(session.SyncEvent{Account: me, Archive: me, Fetched: 50})
+	h.send(session.StateEvent{Account: me, State: session.Reconnecting})
+	h.send(session.StateEvent{Account: me, State: session.Online})
+	if s := h.screen(); strings.Contains(s, "syncing") {
+		t.Fatalf("progress of a cut catch-up still shown:\n%s", s)
+	}
 }
 
 // TestArchiveFetchOffline: offline, the marker says so and the status line
