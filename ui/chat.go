@@ -264,10 +264,7 @@ func (p *chatPane) Append(it chatItem) {
 		return
 	}
 	p.applyLate(&it)
-	p.items = append(p.items, it)
-	if p.scroll > 0 {
-		p.scroll += p.rowsOf(len(p.items) - 1) // keep the view where it is
-	}
+	p.place(it) // in time order (older.go)
 	p.trimOldest()
 }
 

@@ -392,3 +392,33 @@ func (m *Model) onReadElsewhere(ev session.ReadEvent) {
 	a.mentions[ev.Peer] = 0
 	m.roster.Invalidate()
 }
+
+// place adds a live message: ours at the end (just sent), a received one
+// in time order, since a catch-up page can bring messages older than a
+// live one already shown, and offline delivery older than what the
+// archive gave. One older than everything loaded while older messages
+// exist is left to paging. The view does not move: rows added below it
+// count in scroll.
+func (p *chatPane) place(it chatItem) {
+	k := len(p.items)
+	for it.msg.Direction == store.Incoming && k > 0 && it.local.Before(p.items[k-1].local) {
+		k--
+	}
+	if k == 0 && len(p.items) > 0 && p.hasOlder {
+		return // it belongs among the older pages
+	}
+	p.items = slices.Insert(p.items, k, it)
+	if p.scroll == 0 {
+		return
+	}
+	below := 0
+	for j := k + 1; j < len(p.items) && below < p.scroll; j++ {
+		below += p.rowsOf(j)
+	}
+	if below < p.scroll {
+		p.scroll += p.rowsOf(k) // keep the view where it is
+	}
+	if k+1 < len(p.items) {
+		p.items[k+1].width = 0 // its day separator may have changed
+	}
+}

@@ -295,3 +295,27 @@ func TestLostGapDrawnNotAsked(t *testing.T) {
 		t.Fatalf("no lost gap line:\n%s", s)
 	}
 }
+
+// TestLateMessagePlacedInTime: a message older than the newest shown (a
+// catch-up page after a live message) goes in its place, without moving
+// the view; one older than everything loaded is left to paging.
+func TestLateMessagePlacedInTime(t *testing.T) {
+	h, _, _ := oneAccount(t)
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	at := func(min int) time.Time { return testNow.Add(time.Duration(min) * time.Minute) }
+	msg := func(id int64, body string, ts time.Time) session.MessageEvent {
+		return session.MessageEvent{Account: me, Message: store.Message{ID: id, Account: me, Peer: alice, Sender: alice, Body: body, Timestamp: ts}}
+	}
+	h.send(msg(1, "m001", at(-30)))
+	h.send(msg(3, "m003", at(-10)))
+	h.send(msg(2, "m002", at(-20)))
+	if first, last := bodyNumbers(t, h); first != 1 || last != 3 {
+		t.Fatalf("pane holds m%03d…m%03d", first, last)
+	}
+	h.m.chat.hasOlder = true
+	h.send(msg(4, "m000", at(-40)))
+	if first, _ := bodyNumbers(t, h); first != 1 {
+		t.Fatalf("a message older than the loaded ones was shown at the top: m%03d", first)
+	}
+}
