@@ -319,3 +319,20 @@ func TestLateMessagePlacedInTime(t *testing.T) {
 		t.Fatalf("a message older than the loaded ones was shown at the top: m%03d", first)
 	}
 }
+
+// TestSelectedShowsWhoReacted: selecting a message says who reacted with
+// what.
+func TestSelectedShowsWhoReacted(t *testing.T) {
+	h, _, theirs, _ := featureScene(t)
+	h.store.mu.Lock()
+	h.store.reactions[theirs.ID] = []store.Reaction{{Sender: alice, Emojis: []string{"👍"}}, {Sender: me, Emojis: []string{"👍", "🎉"}}}
+	h.store.mu.Unlock()
+	h.typeText("/close")
+	h.press("enter")
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	selectAt(h, 0)
+	if text, _ := h.m.status.Text(); text != "reactions: 👍 Alice, you · 🎉 you" {
+		t.Fatalf("status %q", text)
+	}
+}
