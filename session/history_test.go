@@ -332,6 +332,19 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGroupMessage(alice, room, "bob", "room before")
+	// And a semi-anonymous channel, where the archive cannot prove authors.
+	channel, err := bob.c.CreateRoom(ctx, session.PublicChannel, "archived channel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.JoinRoom(ctx, channel, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, channel, "joined", joined)
+	if _, err := bob.c.SendGroupMessage(ctx, channel, "channel before"); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupMessage(alice, channel, "bob", "channel before")
 	alice.stop()
 
 	// While alice's xchat is away: messages, then changes to them.
@@ -367,6 +380,20 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	cm, err := bob.c.SendGroupMessage(ctx, channel, "channel typo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("channel reflection", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageStateEvent)
+		return ok && e.ID == cm.ID && e.State == store.StateDelivered
+	})
+	if err := bob.c.Correct(ctx, cm.ID, "channel fixed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.c.SendGroupMessage(ctx, channel, "channel last"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := bob.c.SendMessage(ctx, users[0].JID, "last"); err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +407,12 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 
 	alice = start(t, config(srv, users[0], "a"), db)
 	alice.waitOnline()
-	waitSynced(alice)
-	alice.waitFor("room catch-up", 30*time.Second, func(ev session.Event) bool {
-		e, ok := ev.(session.SyncEvent)
-		return ok && e.Archive == room && e.Done
+	synced := map[string]bool{}
+	alice.waitFor("catch-ups", 30*time.Second, func(ev session.Event) bool {
+		if e, ok := ev.(session.SyncEvent); ok && e.Done {
+			synced[e.Archive] = true
+		}
+		return synced[users[0].JID] && synced[room] && synced[channel]
 	})
 	check := func(peer string, want []string) []store.Message {
 		t.Helper()
@@ -404,6 +433,8 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 	if len(r[msgs[1].ID]) != 1 || r[msgs[1].ID][0].Emojis[0] != "🎉" {
 		t.Errorf("reactions of the corrected message: %+v", r)
 	}
+	// Unprovable: the correction stays a message, in its place.
+	check(channel, []string{"channel before", "channel typo", "channel fixed", "channel last"})
 	rmsgs := check(room, []string{"room before", "room fixed", "room last"})
 	r, _ = alice.st.Reactions(ctx, []int64{rmsgs[1].ID})
 	if len(r[rmsgs[1].ID]) != 1 || r[rmsgs[1].ID][0].Emojis[0] != "👀" {
