@@ -266,6 +266,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.onNotice(msg)
 	case session.RoomStateEvent:
 		m.onRoomState(msg)
+		return m, m.topInView() // a room just joined can be asked for its archive
 	case session.RoomEvent:
 		m.onRoomEvent(msg)
 	case session.InviteEvent:
