@@ -30,7 +30,16 @@ type roomFeat struct {
 	// ours; in rooms that show neither real JIDs nor occupant ids, a nick
 	// may correct only what it sent since then (XEP-0308 §5).
 	since map[string]time.Time
+	// Displayed markers go to everyone in the room: at most one per
+	// roomMarkEvery, the newest one waiting for its turn.
+	markAt      time.Time
+	markPending string
+	markTimer   bool
 }
+
+// roomMarkEvery is the least time between two displayed markers we send
+// to one room.
+const roomMarkEvery = 3 * time.Second
 
 // track follows joins and leaves for since.
 func (f *roomFeat) track(ev muc.Event) {
@@ -335,6 +344,39 @@ func (c *Client) markRoomDisplayed(ctx context.Context, m store.Message) error {
 	if rm == nil || rm.r.State() != muc.StateJoined {
 		return nil
 	}
-	return c.send(ctx, outMessage{ID: newID(), To: m.Peer, Type: "groupchat",
+	f := &rm.feat
+	if wait := roomMarkEvery - time.Since(f.markAt); wait > 0 {
+		f.markPending = ref
+		if !f.markTimer {
+			f.markTimer = true
+			roomJID := m.Peer
+			time.AfterFunc(wait, func() { c.post(func() { c.flushRoomMark(roomJID) }) })
+		}
+		return nil
+	}
+	return c.sendRoomMark(ctx, rm, ref)
+}
+
+// flushRoomMark sends the marker that waited for its turn.
+func (c *Client) flushRoomMark(roomJID string) {
+	rm := c.rooms[roomJID]
+	if rm == nil {
+		return
+	}
+	f := &rm.feat
+	f.markTimer = false
+	ref := f.markPending
+	f.markPending = ""
+	if ref == "" || rm.r.State() != muc.StateJoined || c.conn == nil || !c.conn.online {
+		return
+	}
+	if err := c.sendRoomMark(context.Background(), rm, ref); err != nil {
+		c.log.Warn("room marker", "room", roomJID, "err", err)
+	}
+}
+
+func (c *Client) sendRoomMark(ctx context.Context, rm *room, ref string) error {
+	rm.feat.markAt = time.Now()
+	return c.send(ctx, outMessage{ID: newID(), To: rm.r.JID(), Type: "groupchat",
 		Raw: fmt.Sprintf(`<displayed xmlns="%s" id="%s"></displayed><store xmlns="urn:xmpp:hints"></store>`, nsMarkers, xmlText(ref))})
 }

@@ -78,7 +78,7 @@ func TestRoomMessageFeatures(t *testing.T) {
 	// A correction from another occupant is kept as a message of its
 	// own, and changes nothing.
 	mallory.Send(t, []byte(fmt.Sprintf(`<message to='%s' type='groupchat' id='m1'><body>forged edit</body><replace xmlns='urn:xmpp:message-correct:0' id='%s'/></message>`, room, mine.OriginID)))
-	waitGroupMessage(bob, room, "mallory", "forged edit")
+	forged := waitGroupMessage(bob, room, "mallory", "forged edit")
 	if got, _ := bob.st.Message(ctx, theirs.ID); got.Body != "second version" {
 		t.Fatalf("a foreign correction was applied: %+v", got)
 	}
@@ -121,6 +121,17 @@ func TestRoomMessageFeatures(t *testing.T) {
 		e, ok := ev.(session.MessageStateEvent)
 		return ok && e.ID == mine.ID && e.State == store.StateRead
 	})
+	// Markers go to everyone: the next one waits for its turn.
+	marked := time.Now()
+	if err := bob.c.MarkDisplayed(ctx, forged.ID); err != nil {
+		t.Fatal(err)
+	}
+	mallory.WaitRaw(t, func(b []byte) bool {
+		return bytes.Contains(b, []byte("chat-markers")) && bytes.Contains(b, []byte(forged.StanzaID))
+	})
+	if d := time.Since(marked); d < 2*time.Second {
+		t.Errorf("a second marker went out %v after the first", d)
+	}
 
 	// Retraction by the author.
 	if err := alice.c.Retract(ctx, mine.ID); err != nil {

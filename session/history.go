@@ -28,9 +28,11 @@ type HistoryResult struct {
 	Added int  // messages stored that we did not have
 	Start bool // the archive holds nothing older: stop asking
 	// GapClosed: the gap asked for is filled (or could not be); else the
-	// hole goes on before NextGap.
+	// hole goes on before NextGap. Lost: it cannot be filled (the archive
+	// no longer has those messages) and stays as a mark at NextGap.
 	GapClosed bool
 	NextGap   time.Time
+	Lost      bool
 }
 
 // FetchOlder fetches the archive page before the oldest archived message
@@ -57,10 +59,20 @@ func (c *Client) fetchOlder(peer string, gap time.Time, res *HistoryResult, empt
 			return
 		}
 		archive, with = peer, ""
-	} else if c.roomFor(peer) != nil {
-		res.Start = true // private messages through a room are not archived for us
-		done(nil)
-		return
+	} else {
+		kind, _, err := c.st.ConversationKind(ctx, c.acct, peer)
+		switch {
+		case err != nil:
+			done(err)
+			return
+		case kind == store.KindGroupchat:
+			done(fmt.Errorf("not in %s: join it to fetch its history", peer))
+			return
+		case kind == store.KindPrivate || c.roomFor(peer) != nil:
+			res.Start = true // private messages through a room: not archived for us
+			done(nil)
+			return
+		}
 	}
 	if gap.IsZero() {
 		if start, err := c.st.ArchiveStart(ctx, c.acct, peer); err != nil {
@@ -128,7 +140,7 @@ func (c *Client) fetchOlder(peer string, gap time.Time, res *HistoryResult, empt
 				}
 			}
 		} else {
-			c.moveGap(ctx, peer, gap, oldest, overlap || complete, res)
+			c.moveGap(ctx, peer, gap, oldest, overlap, complete, res)
 			if !res.GapClosed && added == 0 && empty+1 < olderMaxEmpty {
 				c.fetchOlder(peer, oldest, res, empty+1, done)
 				return
@@ -187,28 +199,36 @@ func (c *Client) storeOlder(ctx context.Context, q *mamQueryState, gap, floor ti
 	return added, overlap, oldest, nil
 }
 
-// moveGap closes the gap at gap, or moves it down to the oldest message
-// just fetched when the hole goes on below it.
-func (c *Client) moveGap(ctx context.Context, peer string, gap, oldest time.Time, closed bool, res *HistoryResult) {
+// moveGap closes the gap at gap when the page met what we held (overlap),
+// marks it lost when the archive ran out first (complete: its older
+// messages are gone), or moves it down to the oldest message just fetched.
+func (c *Client) moveGap(ctx context.Context, peer string, gap, oldest time.Time, overlap, complete bool, res *HistoryResult) {
 	if err := c.st.RemoveGap(ctx, c.acct, peer, gap); err != nil {
 		c.log.Error("store: gap", "err", err)
 		return
 	}
-	if closed || oldest.IsZero() {
-		res.GapClosed = true
-		return
+	at := oldest
+	if at.IsZero() {
+		at = gap
 	}
 	// Still a hole below the page, unless nothing is stored below it:
 	// then it is simply the top of the history.
-	if below, err := c.st.HasBefore(ctx, c.acct, peer, oldest); err != nil || !below {
+	below, err := c.st.HasBefore(ctx, c.acct, peer, at)
+	if overlap || err != nil || !below {
 		res.GapClosed = true
 		return
 	}
-	if err := c.st.AddGap(ctx, c.acct, peer, oldest); err != nil {
+	if complete {
+		res.GapClosed, res.Lost = true, true
+	} else if oldest.IsZero() {
+		res.GapClosed = true // an empty page that is not the end: nothing to page from
+		return
+	}
+	if err := c.st.AddGap(ctx, c.acct, peer, at, res.Lost); err != nil {
 		c.log.Error("store: gap", "err", err)
 		return
 	}
-	res.NextGap = oldest
+	res.NextGap = at
 }
 
 // gapCandidate is the first message of a conversation in a catch-up page
@@ -251,7 +271,7 @@ func (c *Client) gapCandidates(ctx context.Context, q *mamQueryState) []gapCandi
 // recordGaps stores the gaps found by gapCandidates once their page is in.
 func (c *Client) recordGaps(ctx context.Context, gaps []gapCandidate) {
 	for _, g := range gaps {
-		if err := c.st.AddGap(ctx, c.acct, g.peer, g.ts); err != nil {
+		if err := c.st.AddGap(ctx, c.acct, g.peer, g.ts, false); err != nil {
 			c.log.Error("store: gap", "err", err)
 			continue
 		}

@@ -173,14 +173,14 @@ func TestGapFilledFromArchive(t *testing.T) {
 	}).(session.HistoryGapEvent)
 	waitSynced(alice)
 	gaps, err := alice.st.Gaps(ctx, users[0].JID, users[1].JID)
-	if err != nil || len(gaps) != 1 || !gaps[0].Equal(gapEv.At) {
+	if err != nil || len(gaps) != 1 || !gaps[0].At.Equal(gapEv.At) || gaps[0].Lost {
 		t.Fatalf("gaps stored %v (%v), event at %v", gaps, err, gapEv.At)
 	}
 	before, _ := alice.st.Count(ctx, users[0].JID, users[1].JID)
 	if before >= 5+late {
 		t.Fatalf("no hole to fill: %d messages held", before)
 	}
-	added, gap := 0, gaps[0]
+	added, gap := 0, gaps[0].At
 	for range 20 {
 		res, err := alice.c.FetchOlder(ctx, users[1].JID, gap)
 		if err != nil {
@@ -332,6 +332,19 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGroupMessage(alice, room, "bob", "room before")
+	// And a semi-anonymous channel, where the archive cannot prove authors.
+	channel, err := bob.c.CreateRoom(ctx, session.PublicChannel, "archived channel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.c.JoinRoom(ctx, channel, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(alice, channel, "joined", joined)
+	if _, err := bob.c.SendGroupMessage(ctx, channel, "channel before"); err != nil {
+		t.Fatal(err)
+	}
+	waitGroupMessage(alice, channel, "bob", "channel before")
 	alice.stop()
 
 	// While alice's xchat is away: messages, then changes to them.
@@ -367,6 +380,20 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	cm, err := bob.c.SendGroupMessage(ctx, channel, "channel typo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.waitFor("channel reflection", 10*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageStateEvent)
+		return ok && e.ID == cm.ID && e.State == store.StateDelivered
+	})
+	if err := bob.c.Correct(ctx, cm.ID, "channel fixed"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.c.SendGroupMessage(ctx, channel, "channel last"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := bob.c.SendMessage(ctx, users[0].JID, "last"); err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +407,12 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 
 	alice = start(t, config(srv, users[0], "a"), db)
 	alice.waitOnline()
-	waitSynced(alice)
-	alice.waitFor("room catch-up", 30*time.Second, func(ev session.Event) bool {
-		e, ok := ev.(session.SyncEvent)
-		return ok && e.Archive == room && e.Done
+	synced := map[string]bool{}
+	alice.waitFor("catch-ups", 30*time.Second, func(ev session.Event) bool {
+		if e, ok := ev.(session.SyncEvent); ok && e.Done {
+			synced[e.Archive] = true
+		}
+		return synced[users[0].JID] && synced[room] && synced[channel]
 	})
 	check := func(peer string, want []string) []store.Message {
 		t.Helper()
@@ -404,9 +433,70 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 	if len(r[msgs[1].ID]) != 1 || r[msgs[1].ID][0].Emojis[0] != "🎉" {
 		t.Errorf("reactions of the corrected message: %+v", r)
 	}
+	// Unprovable: the correction stays a message, in its place.
+	check(channel, []string{"channel before", "channel typo", "channel fixed", "channel last"})
 	rmsgs := check(room, []string{"room before", "room fixed", "room last"})
 	r, _ = alice.st.Reactions(ctx, []int64{rmsgs[1].ID})
 	if len(r[rmsgs[1].ID]) != 1 || r[rmsgs[1].ID][0].Emojis[0] != "👀" {
 		t.Errorf("room reactions: %+v", r)
+	}
+}
+
+// TestGapLostWhenArchiveExpired: messages we hold that the archive no
+// longer has (expired) leave a gap that filling cannot close: it is kept
+// as a lost gap above the oldest message the archive still has.
+func TestGapLostWhenArchiveExpired(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "alice.db")
+	// The store holds old messages the server's archive does not.
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		m := &store.Message{Account: users[0].JID, Peer: users[1].JID, Sender: users[1].JID, Body: fmt.Sprintf("ancient %d", i),
+			Timestamp: time.Now().Add(-time.Duration(48-i) * time.Hour), StanzaID: fmt.Sprintf("expired-%d", i), StanzaBy: users[0].JID}
+		if _, err := st.AddMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	phone := start(t, config(srv, users[0], "phone"), "")
+	bob := start(t, config(srv, users[1], "b"), "")
+	phone.waitOnline()
+	bob.waitOnline()
+	const late = 120
+	sendMany(t, bob, users[0].JID, "late %03d", late)
+	phone.waitMessage(users[1].JID, fmt.Sprintf("late %03d", late-1))
+
+	alice := start(t, config(srv, users[0], "a"), db)
+	alice.waitOnline()
+	gap := alice.waitFor("gap", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.HistoryGapEvent)
+		return ok && e.Peer == users[1].JID
+	}).(session.HistoryGapEvent).At
+	var res session.HistoryResult
+	for range 20 {
+		res, err = alice.c.FetchOlder(ctx, users[1].JID, gap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.GapClosed {
+			break
+		}
+		gap = res.NextGap
+	}
+	if !res.GapClosed || !res.Lost {
+		t.Fatalf("last fill %+v; want the gap kept as lost", res)
+	}
+	msgs, _ := alice.st.Latest(ctx, users[0].JID, users[1].JID, 500)
+	if len(msgs) != 3+late || msgs[3].Body != "late 000" {
+		t.Fatalf("%d messages, the fourth %q", len(msgs), msgs[min(3, len(msgs)-1)].Body)
+	}
+	gaps, _ := alice.st.Gaps(ctx, users[0].JID, users[1].JID)
+	if len(gaps) != 1 || !gaps[0].Lost || !gaps[0].At.Equal(msgs[3].Timestamp) {
+		t.Fatalf("gaps %+v; want one lost gap at late 000 (%v)", gaps, msgs[3].Timestamp)
 	}
 }

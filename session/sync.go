@@ -157,9 +157,11 @@ func (c *Client) queryMAM(ctx context.Context, q *mamQueryState, after string, s
 				_, ts, _ := c.st.ArchiveSync(ctx, c.acct, q.archive)
 				c.log.Info("archive position expired; catching up by time", "since", ts)
 				if ts.IsZero() {
-					// Only the newest page: what lies before it may be a hole.
-					q.last, q.gapCheck = true, true
+					q.last = true // only the newest page
 				}
+				// What lies before the next page may be a hole (messages
+				// expired with our position, or never fetched).
+				q.gapCheck = true
 				c.queryMAM(ctx, q, "", ts)
 				return
 			}

@@ -72,15 +72,23 @@ func (s *Store) SetArchiveStart(ctx context.Context, acct, peer string, reached 
 	return err
 }
 
-// AddGap records that the archive holds messages of the conversation just
-// before t (the time of the oldest message held after them) that we never
-// fetched.
-func (s *Store) AddGap(ctx context.Context, acct, peer string, t time.Time) error {
+// Gap is a hole in a conversation's history just before At (the time of
+// the oldest message held after it). A Lost one cannot be filled: the
+// archive no longer has what is missing.
+type Gap struct {
+	At   time.Time
+	Lost bool
+}
+
+// AddGap records a gap of the conversation before t: messages the archive
+// holds (or, lost, held) that we never fetched.
+func (s *Store) AddGap(ctx context.Context, acct, peer string, t time.Time, lost bool) error {
 	conv, err := s.conv(ctx, acct, peer)
 	if err != nil {
 		return err
 	}
-	_, err = s.Q(ctx).ExecContext(ctx, `INSERT INTO history_gaps (conversation_id, ts) VALUES (?, ?) ON CONFLICT DO NOTHING`, conv.id, ms(t))
+	_, err = s.Q(ctx).ExecContext(ctx, `INSERT INTO history_gaps (conversation_id, ts, lost) VALUES (?, ?, ?)
+		ON CONFLICT DO UPDATE SET lost = excluded.lost`, conv.id, ms(t), lost)
 	return err
 }
 
@@ -94,8 +102,8 @@ func (s *Store) RemoveGap(ctx context.Context, acct, peer string, t time.Time) e
 	return err
 }
 
-// Gaps returns the times of a conversation's gaps, oldest first.
-func (s *Store) Gaps(ctx context.Context, acct, peer string) ([]time.Time, error) {
+// Gaps returns a conversation's gaps, oldest first.
+func (s *Store) Gaps(ctx context.Context, acct, peer string) ([]Gap, error) {
 	conv, err := s.conv(ctx, acct, peer)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -103,18 +111,20 @@ func (s *Store) Gaps(ctx context.Context, acct, peer string) ([]time.Time, error
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.Q(ctx).QueryContext(ctx, `SELECT ts FROM history_gaps WHERE conversation_id = ? ORDER BY ts`, conv.id)
+	rows, err := s.Q(ctx).QueryContext(ctx, `SELECT ts, lost FROM history_gaps WHERE conversation_id = ? ORDER BY ts`, conv.id)
 	if err != nil {
 		return nil, fmt.Errorf("store: gaps: %w", err)
 	}
 	defer rows.Close()
-	var out []time.Time
+	var out []Gap
 	for rows.Next() {
 		var v int64
-		if err := rows.Scan(&v); err != nil {
+		var g Gap
+		if err := rows.Scan(&v, &g.Lost); err != nil {
 			return nil, err
 		}
-		out = append(out, fromMS(v))
+		g.At = fromMS(v)
+		out = append(out, g)
 	}
 	return out, rows.Err()
 }
@@ -184,4 +194,17 @@ func (s *Store) MarkReadThrough(ctx context.Context, acct, peer string, id int64
 		WHERE conversation_id = ?1 AND direction = ?2 AND (ts > ?3 OR (ts = ?3 AND id > ?4)))
 		WHERE id = ?1`, conv.id, Incoming, t, id)
 	return err
+}
+
+// ConversationKind returns the kind of the conversation with peer; ok is
+// false when there is none.
+func (s *Store) ConversationKind(ctx context.Context, acct, peer string) (kind ConvKind, ok bool, err error) {
+	conv, err := s.conv(ctx, acct, peer)
+	if errors.Is(err, ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return conv.kind, true, nil
 }

@@ -68,14 +68,14 @@ func TestHistoryStateAndGaps(t *testing.T) {
 	}
 
 	g := base.Add(10 * time.Minute)
-	if err := s.AddGap(ctx, acct, peer, g); err != nil {
+	if err := s.AddGap(ctx, acct, peer, g, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddGap(ctx, acct, peer, g); err != nil {
+	if err := s.AddGap(ctx, acct, peer, g, true); err != nil {
 		t.Fatal(err)
 	}
 	gaps, err := s.Gaps(ctx, acct, peer)
-	if err != nil || len(gaps) != 1 || !gaps[0].Equal(g) {
+	if err != nil || len(gaps) != 1 || !gaps[0].At.Equal(g) || !gaps[0].Lost {
 		t.Fatalf("gaps = %v, %v", gaps, err)
 	}
 	if err := s.RemoveGap(ctx, acct, peer, g); err != nil {

@@ -265,10 +265,7 @@ func (p *chatPane) Append(it chatItem) {
 		return
 	}
 	p.applyLate(&it)
-	p.items = append(p.items, it)
-	if p.scroll > 0 {
-		p.scroll += p.rowsOf(len(p.items) - 1) // keep the view where it is
-	}
+	p.place(it) // in time order (older.go)
 	p.trimOldest()
 }
 
@@ -561,8 +558,8 @@ func (p *chatPane) Render(now time.Time) []string {
 		if p.firstUnread != 0 && p.items[i].msg.ID == p.firstUnread {
 			rev = append(rev, p.unreadSeparator())
 		}
-		if p.gapAbove(i) {
-			rev = append(rev, p.gapLine())
+		if g, ok := p.gapAt(i); ok {
+			rev = append(rev, p.gapLine(g))
 		}
 		if p.separated(i) {
 			rev = append(rev, p.daySeparator(p.items[i].local, now))

@@ -103,7 +103,7 @@
 // "(edited)" after corrected messages (XEP-0308), a dim tombstone for
 // retracted ones (XEP-0424), the reactions under a message with their
 // counts, ours highlighted (XEP-0444, loaded with Store.Reactions once per
-// page), and a one-line "↪ sender: text" quote above a reply (XEP-0461,
+// page; selecting the message says who reacted, reactors.go), and a one-line "↪ sender: text" quote above a reply (XEP-0461,
 // matched against the loaded messages' origin ids). A
 // session.MessageUpdatedEvent reloads the one message (Store.Message). The
 // input has a reply and a correct mode (Esc leaves them); /correct and

@@ -23,8 +23,9 @@ func (m *Model) onState(ev session.StateEvent) {
 		a.err = sanitize.Line(ev.Err.Error())
 	}
 	if ev.State != session.Online {
-		// Presence is void once the stream is gone.
+		// Presence is void once the stream is gone, and so are catch-ups.
 		clear(a.presence)
+		a.sync = nil
 	}
 	m.roster.Invalidate()
 	switch {

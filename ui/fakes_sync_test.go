@@ -29,7 +29,7 @@ type fakeArchive struct {
 var (
 	fakeArchivesMu sync.Mutex
 	fakeArchives   = map[*fakeAccount]map[string]*fakeArchive{}
-	fakeGaps       = map[*fakeStore]map[string][]time.Time{}
+	fakeGaps       = map[*fakeStore]map[string][]store.Gap{}
 	archiveStores  = map[*fakeAccount]*fakeStore{}
 )
 
@@ -94,9 +94,9 @@ func cutGap(st *fakeStore, f *fakeAccount, peer string, from, to int) time.Time 
 	}
 	arch.gaps[at] = cut
 	if fakeGaps[st] == nil {
-		fakeGaps[st] = map[string][]time.Time{}
+		fakeGaps[st] = map[string][]store.Gap{}
 	}
-	fakeGaps[st][k] = append(fakeGaps[st][k], at)
+	fakeGaps[st][k] = append(fakeGaps[st][k], store.Gap{At: at})
 	return at
 }
 
@@ -137,7 +137,7 @@ func (f *fakeAccount) FetchOlder(ctx context.Context, peer string, gap time.Time
 			return session.HistoryResult{}, errors.New("no such gap")
 		}
 		delete(arch.gaps, gap)
-		fakeGaps[st][k] = slices.DeleteFunc(fakeGaps[st][k], func(t time.Time) bool { return t.Equal(gap) })
+		fakeGaps[st][k] = slices.DeleteFunc(fakeGaps[st][k], func(g store.Gap) bool { return g.At.Equal(gap) })
 		insert(cut)
 		return session.HistoryResult{Added: len(cut), GapClosed: true}, nil
 	}
@@ -149,7 +149,7 @@ func (f *fakeAccount) FetchOlder(ctx context.Context, peer string, gap time.Time
 }
 
 // Gaps makes fakeStore a HistoryStore.
-func (s *fakeStore) Gaps(_ context.Context, acct, peer string) ([]time.Time, error) {
+func (s *fakeStore) Gaps(_ context.Context, acct, peer string) ([]store.Gap, error) {
 	fakeArchivesMu.Lock()
 	defer fakeArchivesMu.Unlock()
 	return slices.Clone(fakeGaps[s][acct+" "+peer]), nil

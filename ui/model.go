@@ -275,6 +275,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 		m.onNotice(msg)
 	case session.RoomStateEvent:
 		m.onRoomState(msg)
+		return m, m.topInView() // a room just joined can be asked for its archive
 	case session.RoomEvent:
 		m.onRoomEvent(msg)
 	case session.InviteEvent:

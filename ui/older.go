@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"xchat/internal/sanitize"
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -33,8 +34,8 @@ type HistoryFetcher interface {
 // HistoryStore is the part of Store that knows the gaps; *store.Store has
 // it. Optional: a Store without it shows no gaps.
 type HistoryStore interface {
-	// Gaps returns the times of a conversation's gaps, oldest first.
-	Gaps(ctx context.Context, acct, peer string) ([]time.Time, error)
+	// Gaps returns a conversation's gaps, oldest first.
+	Gaps(ctx context.Context, acct, peer string) ([]store.Gap, error)
 }
 
 // paneHistory is what the open pane knows of the history beyond the store.
@@ -42,7 +43,7 @@ type paneHistory struct {
 	fetching bool        // an archive page is being fetched
 	start    bool        // the archive has nothing older: stop asking
 	failed   string      // why the last fetch failed (sanitized); "" if it did not
-	gaps     []time.Time // gaps of the conversation, oldest first
+	gaps     []store.Gap // gaps of the conversation, oldest first
 	filling  time.Time   // the gap being filled; zero if none
 }
 
@@ -60,7 +61,7 @@ type archiveLoadedMsg struct {
 // gapsLoadedMsg carries the gaps of the open conversation.
 type gapsLoadedMsg struct {
 	gen  uint64
-	gaps []time.Time
+	gaps []store.Gap
 	err  error
 }
 
@@ -95,6 +96,9 @@ func (m *Model) fetchArchive() tea.Cmd {
 	h := &p.hist
 	if !p.open || h.fetching || h.start || p.kind == store.KindPrivate {
 		return nil
+	}
+	if r := m.accts[p.acct].rooms[p.peer]; p.kind == store.KindGroupchat && (r == nil || r.state != muc.StateJoined) {
+		return nil // the room's archive is asked once we are in it
 	}
 	h.fetching, h.failed = true, ""
 	return m.fetchCmd(m.accts[p.acct].client, p.gen, p.peer, time.Time{})
@@ -218,10 +222,10 @@ func (m *Model) onGapFilled(msg archiveLoadedMsg) tea.Cmd {
 		m.status.Error("filling a gap in the history: " + sanitize.Line(msg.err.Error()))
 		return nil
 	}
-	h.gaps = slices.DeleteFunc(h.gaps, func(t time.Time) bool { return t.Equal(msg.gap) })
-	if !msg.res.GapClosed && !msg.res.NextGap.IsZero() {
-		h.gaps = append(h.gaps, msg.res.NextGap)
-		slices.SortFunc(h.gaps, func(a, b time.Time) int { return a.Compare(b) })
+	h.gaps = slices.DeleteFunc(h.gaps, func(g store.Gap) bool { return g.At.Equal(msg.gap) })
+	if !msg.res.NextGap.IsZero() && (!msg.res.GapClosed || msg.res.Lost) {
+		h.gaps = append(h.gaps, store.Gap{At: msg.res.NextGap, Lost: msg.res.Lost})
+		slices.SortFunc(h.gaps, func(a, b store.Gap) int { return a.At.Compare(b.At) })
 	}
 	if msg.res.Added == 0 || p.detached || p.loading {
 		return nil
@@ -264,9 +268,15 @@ func (m *Model) onGapReload(msg gapReloadMsg) tea.Cmd {
 // between the message before it (or, for the first loaded one, older
 // stored messages) and it.
 func (p *chatPane) gapAbove(i int) bool {
+	_, ok := p.gapAt(i)
+	return ok
+}
+
+// gapAt returns the newest gap above item i.
+func (p *chatPane) gapAt(i int) (store.Gap, bool) {
 	gaps := p.hist.gaps
 	if len(gaps) == 0 || p.items[i].notice || p.items[i].msg.ID <= 0 {
-		return false
+		return store.Gap{}, false
 	}
 	t := p.items[i].msg.Timestamp
 	var prev time.Time
@@ -278,20 +288,23 @@ func (p *chatPane) gapAbove(i int) bool {
 		}
 	}
 	if !found && !p.hasOlder {
-		return false // nothing older stored: that is the top, not a gap
+		return store.Gap{}, false // nothing older stored: that is the top, not a gap
 	}
-	for _, g := range gaps {
-		if !g.After(t) && (!found || g.After(prev)) {
-			return true
+	for k := len(gaps) - 1; k >= 0; k-- {
+		if g := gaps[k]; !g.At.After(t) && (!found || g.At.After(prev)) {
+			return g, true
 		}
 	}
-	return false
+	return store.Gap{}, false
 }
 
-// gapLine is the line drawn for a gap.
-func (p *chatPane) gapLine() string {
+// gapLine is the line drawn for gap g.
+func (p *chatPane) gapLine(g store.Gap) string {
 	s := "— gap in history —"
-	if !p.hist.filling.IsZero() {
+	switch {
+	case g.Lost:
+		s = "— gap in history: no longer on the server —"
+	case p.hist.filling.Equal(g.At):
 		s = "— gap in history: loading… —"
 	}
 	pad := max(0, (p.width-lenCells(s))/2)
@@ -303,19 +316,14 @@ func (p *chatPane) visibleGap() (time.Time, bool) {
 	below := 0
 	for i := len(p.items) - 1; i >= 0 && below < p.scroll+p.height; i-- {
 		rows := p.rowsOf(i)
-		if p.gapAbove(i) {
+		if g, ok := p.gapAt(i); ok && !g.Lost {
 			// The gap line is the top row of the item, day separator aside.
 			at := below + rows - 1
 			if p.separated(i) {
 				at--
 			}
 			if at >= p.scroll && at < p.scroll+p.height {
-				t := p.items[i].msg.Timestamp
-				for k := len(p.hist.gaps) - 1; k >= 0; k-- {
-					if !p.hist.gaps[k].After(t) {
-						return p.hist.gaps[k], true
-					}
-				}
+				return g.At, true
 			}
 		}
 		below += rows
@@ -383,4 +391,34 @@ func (m *Model) onReadElsewhere(ev session.ReadEvent) {
 	a.unread[ev.Peer] = 0
 	a.mentions[ev.Peer] = 0
 	m.roster.Invalidate()
+}
+
+// place adds a live message: ours at the end (just sent), a received one
+// in time order, since a catch-up page can bring messages older than a
+// live one already shown, and offline delivery older than what the
+// archive gave. One older than everything loaded while older messages
+// exist is left to paging. The view does not move: rows added below it
+// count in scroll.
+func (p *chatPane) place(it chatItem) {
+	k := len(p.items)
+	for it.msg.Direction == store.Incoming && k > 0 && it.local.Before(p.items[k-1].local) {
+		k--
+	}
+	if k == 0 && len(p.items) > 0 && p.hasOlder {
+		return // it belongs among the older pages
+	}
+	p.items = slices.Insert(p.items, k, it)
+	if p.scroll == 0 {
+		return
+	}
+	below := 0
+	for j := k + 1; j < len(p.items) && below < p.scroll; j++ {
+		below += p.rowsOf(j)
+	}
+	if below < p.scroll {
+		p.scroll += p.rowsOf(k) // keep the view where it is
+	}
+	if k+1 < len(p.items) {
+		p.items[k+1].width = 0 // its day separator may have changed
+	}
 }

@@ -205,6 +205,13 @@ func TestSyncProgressInStatusLine(t *testing.T) {
 	if s := h.screen(); strings.Contains(s, "syncing") {
 		t.Fatalf("progress still shown when done:\n%s", s)
 	}
+	// A catch-up cut by a lost connection says nothing more.
+	h.send(session.SyncEvent{Account: me, Archive: me, Fetched: 50})
+	h.send(session.StateEvent{Account: me, State: session.Reconnecting})
+	h.send(session.StateEvent{Account: me, State: session.Online})
+	if s := h.screen(); strings.Contains(s, "syncing") {
+		t.Fatalf("progress of a cut catch-up still shown:\n%s", s)
+	}
 }
 
 // TestArchiveFetchOffline: offline, the marker says so and the status line
@@ -240,5 +247,92 @@ func TestRoomReplyQuote(t *testing.T) {
 	h.run(h.m.openConversation(0, room, store.KindGroupchat, ""))
 	if s := h.screen(); !strings.Contains(s, "↪ zed: who is in?") {
 		t.Fatalf("no quote of %q above the reply:\n%s", orig.Body, s)
+	}
+}
+
+// TestReadElsewhereClearsUnread: another device of ours displayed the
+// conversation: its unread count goes.
+func TestReadElsewhereClearsUnread(t *testing.T) {
+	h, _, _ := oneAccount(t)
+	for i := range 3 {
+		h.send(session.MessageEvent{Account: me, Message: store.Message{ID: int64(100 + i), Account: me, Peer: alice,
+			Sender: alice, Body: fmt.Sprintf("unseen %d", i), Timestamp: testNow}})
+	}
+	if h.m.accts[0].unread[alice] != 3 {
+		t.Fatalf("unread %d before", h.m.accts[0].unread[alice])
+	}
+	h.send(session.ReadEvent{Account: me, Peer: alice, ID: 102})
+	if n := h.m.accts[0].unread[alice]; n != 0 {
+		t.Fatalf("unread %d after the read elsewhere", n)
+	}
+	if strings.Contains(h.screen(), "Alice 3") {
+		t.Errorf("the sidebar still counts them:\n%s", h.screen())
+	}
+}
+
+// TestLostGapDrawnNotAsked: a gap the archive cannot fill any more is
+// drawn as such and never asked for.
+func TestLostGapDrawnNotAsked(t *testing.T) {
+	h, acc, st, _ := openSeeded(t, 12, 12)
+	cutGap(st, acc, alice, 3, 4)
+	fakeArchivesMu.Lock()
+	k := acc.jid + " " + alice
+	fakeGaps[st][k][0].Lost = true
+	fakeArchivesMu.Unlock()
+	h.typeText("/close")
+	h.press("enter")
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	for range 3 {
+		h.press("pgup")
+	}
+	for _, c := range acc.Calls() {
+		if c.method == "FetchOlder" && c.args[1] != "0001-01-01T00:00:00Z" {
+			t.Fatalf("a lost gap was asked for: %v", c)
+		}
+	}
+	if s := h.screen(); !strings.Contains(s, "— gap in history: no longer on the server —") {
+		t.Fatalf("no lost gap line:\n%s", s)
+	}
+}
+
+// TestLateMessagePlacedInTime: a message older than the newest shown (a
+// catch-up page after a live message) goes in its place, without moving
+// the view; one older than everything loaded is left to paging.
+func TestLateMessagePlacedInTime(t *testing.T) {
+	h, _, _ := oneAccount(t)
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	at := func(min int) time.Time { return testNow.Add(time.Duration(min) * time.Minute) }
+	msg := func(id int64, body string, ts time.Time) session.MessageEvent {
+		return session.MessageEvent{Account: me, Message: store.Message{ID: id, Account: me, Peer: alice, Sender: alice, Body: body, Timestamp: ts}}
+	}
+	h.send(msg(1, "m001", at(-30)))
+	h.send(msg(3, "m003", at(-10)))
+	h.send(msg(2, "m002", at(-20)))
+	if first, last := bodyNumbers(t, h); first != 1 || last != 3 {
+		t.Fatalf("pane holds m%03d…m%03d", first, last)
+	}
+	h.m.chat.hasOlder = true
+	h.send(msg(4, "m000", at(-40)))
+	if first, _ := bodyNumbers(t, h); first != 1 {
+		t.Fatalf("a message older than the loaded ones was shown at the top: m%03d", first)
+	}
+}
+
+// TestSelectedShowsWhoReacted: selecting a message says who reacted with
+// what.
+func TestSelectedShowsWhoReacted(t *testing.T) {
+	h, _, theirs, _ := featureScene(t)
+	h.store.mu.Lock()
+	h.store.reactions[theirs.ID] = []store.Reaction{{Sender: alice, Emojis: []string{"👍"}}, {Sender: me, Emojis: []string{"👍", "🎉"}}}
+	h.store.mu.Unlock()
+	h.typeText("/close")
+	h.press("enter")
+	h.typeText("/msg " + alice)
+	h.press("enter")
+	selectAt(h, 0)
+	if text, _ := h.m.status.Text(); text != "reactions: 👍 Alice, you · 🎉 you" {
+		t.Fatalf("status %q", text)
 	}
 }

@@ -102,6 +102,7 @@ func (m *Model) setSelected(i int) {
 	m.sel.id = m.chat.items[i].msg.ID
 	m.chat.selID = m.sel.id
 	m.chat.ShowItem(i)
+	m.showReactors(&m.chat.items[i]) // who reacted (reactors.go)
 }
 
 // selectedItem returns the selected message.

@@ -13,6 +13,7 @@ import (
 
 	"xchat/internal/testserver"
 	"xchat/internal/tmuxtest"
+	"xchat/session"
 	"xchat/store"
 )
 
@@ -240,4 +241,85 @@ func countOld(db *sql.DB) int {
 	var n int
 	_ = db.QueryRow(`SELECT count(*) FROM messages WHERE body LIKE 'o=%'`).Scan(&n)
 	return n
+}
+
+// TestTUIRoomFeatures: in a room, alice's interface reacts to bob's
+// message from selection mode, corrects her own with /correct, and shows
+// bob typing; bob's session sees the reaction and the correction.
+func TestTUIRoomFeatures(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{NoUpload: true})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	bc := startClient(t, srv, bob, "muc", false)
+	bc.waitOnline()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	roomJID, err := bc.c.CreateRoom(ctx, session.PublicChannel, "features room", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha := newHome(t, srv, alice, "")
+	sa := startTUI(t, ha, tmuxtest.Options{})
+	sa.SendText("/join " + roomJID)
+	sa.SendKeys("Enter")
+	bc.waitFor("alice in the room", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.RoomStateEvent)
+		return ok && e.Room == roomJID && len(e.Occupants) >= 2
+	})
+
+	sa.WaitForText("you joined as")
+	theirs, err := bc.c.SendGroupMessage(ctx, roomJID, "react to me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.WaitForText("react to me")
+	// Esc in the empty input selects the newest message; + 1 reacts 👍.
+	sa.SendKeys("Escape")
+	sa.WaitForText("selection:")
+	time.Sleep(300 * time.Millisecond)
+	sa.SendText("+")
+	sa.WaitForText("react:")
+	sa.SendText("1")
+	bc.waitFor("alice's reaction", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageUpdatedEvent)
+		return ok && e.Peer == roomJID && e.ID == theirs.ID && e.What == "reactions"
+	})
+	r, err := bc.st.Reactions(ctx, []int64{theirs.ID})
+	if err != nil || len(r[theirs.ID]) != 1 || r[theirs.ID][0].Emojis[0] != "👍" || r[theirs.ID][0].Sender != alice.JID {
+		t.Fatalf("bob's copy of the reactions: %+v %v", r, err)
+	}
+	sa.WaitForText("👍 1")
+	sa.SendKeys("Escape")
+	// An Escape followed at once by text reads as Alt+key: let it land.
+	time.Sleep(500 * time.Millisecond)
+
+	// Alice corrects her message; bob (a moderator, who sees her JID)
+	// applies it.
+	sa.SendText("tpyo in the room")
+	sa.SendKeys("Enter")
+	if _, ok := sa.Poll(5*time.Second, func(sc string) bool { return strings.Contains(sc, "tpyo in the room") }); !ok {
+		t.Fatalf("alice's message not on her screen:\n%s", tmuxtest.Frame(sa.Capture()))
+	}
+	ev := bc.waitFor("alice's message", 30*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageEvent)
+		return ok && e.Message.Peer == roomJID && e.Message.Body == "tpyo in the room"
+	}).(session.MessageEvent)
+	sa.WaitForText("tpyo in the room ✓✓")
+	sa.SendText("/correct typo in the room")
+	sa.SendKeys("Enter")
+	bc.waitFor("the correction", 30*time.Second, func(e session.Event) bool {
+		u, ok := e.(session.MessageUpdatedEvent)
+		return ok && u.ID == ev.Message.ID && u.What == "corrected"
+	})
+	if m, _ := bc.st.Message(ctx, ev.Message.ID); m.Body != "typo in the room" || !m.Edited {
+		t.Fatalf("bob's copy after the correction: %+v", m)
+	}
+	sa.WaitForText("typo in the room (edited)")
+
+	// Bob typing shows in alice's status line with his nick.
+	if err := bc.c.SendChatState(ctx, roomJID, "composing"); err != nil {
+		t.Fatal(err)
+	}
+	sa.WaitForText("is typing…")
 }

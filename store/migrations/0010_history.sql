@@ -3,7 +3,9 @@
 -- archive_start: the archive has nothing older than what we hold, so
 -- scrolling up stops asking. history_gaps: places where the archive has
 -- messages we never fetched (a catch-up that could not continue from our
--- position); ts is the time of the oldest message held after the hole.
+-- position); ts is the time of the oldest message held after the hole;
+-- lost: the archive no longer has what is missing (expired), so the gap
+-- stays as a mark and is not asked for again.
 CREATE TABLE history_state (
 	conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
 	archive_start   INTEGER NOT NULL DEFAULT 0
@@ -12,6 +14,7 @@ CREATE TABLE history_state (
 CREATE TABLE history_gaps (
 	conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
 	ts              INTEGER NOT NULL,
+	lost            INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (conversation_id, ts)
 ) STRICT, WITHOUT ROWID;
 
