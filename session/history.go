@@ -169,11 +169,14 @@ func (c *Client) storeOlder(ctx context.Context, q *mamQueryState, gap, floor ti
 	// The page comes in archive order and goes before floor (the anchor's
 	// time). Archive stamps are often whole seconds, and the store orders
 	// equal times by insertion, which runs backwards here: place each
-	// message at least a millisecond before the one after it.
+	// message at least a millisecond before the one after it. The time
+	// stays the archive's, so a copy we hold with a live time outside it
+	// moves too (else a live copy received just after the second turned
+	// could sort after the message that followed it).
 	for i := len(q.page) - 1; i >= 0; i-- {
 		m := &q.page[i]
 		if !floor.IsZero() && !m.Timestamp.Before(floor) {
-			m.Timestamp, m.ArchiveTime = floor.Add(-time.Millisecond), false
+			m.Timestamp = floor.Add(-time.Millisecond)
 		}
 		floor = m.Timestamp
 	}
