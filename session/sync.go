@@ -244,9 +244,23 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		if msg.Direction == store.Outgoing {
 			from = c.acct
 		}
-		if _, inserted := c.decryptInto(context.Background(), wrapMessage(inner), &msg, from, inner); inserted {
-			q.added++
+		decrypt := func(ctx context.Context) error {
+			if _, inserted := c.decryptInto(ctx, wrapMessage(inner), &msg, from, inner); inserted {
+				q.added++
+			}
+			return nil
 		}
+		if !q.older {
+			_ = decrypt(context.Background())
+			return
+		}
+		// Older history the user scrolled to: stored, but not unread and
+		// not announced as new (the pane reads the page from the store).
+		release := c.holdEvents()
+		if err := c.st.KeepUnread(context.Background(), c.acct, msg.Peer, decrypt); err != nil {
+			c.log.Error("store: older history", "err", err)
+		}
+		release(false)
 		return
 	}
 	// The archive's stamp is authoritative, unless it was clamped to now.

@@ -163,6 +163,23 @@ func (s *Store) AddHistory(ctx context.Context, msgs []*Message) ([]bool, error)
 	return added, err
 }
 
+// KeepUnread runs f in a transaction and then puts the conversation's unread
+// count back to what it was: for older messages stored one by one (OMEMO
+// ones, each with its ratchet update) that the user scrolled to.
+func (s *Store) KeepUnread(ctx context.Context, acct, peer string, f func(ctx context.Context) error) error {
+	return s.WithTx(ctx, func(ctx context.Context) error {
+		n := -1 // no conversation yet: nothing unread to keep
+		_ = s.Q(ctx).QueryRowContext(ctx, `SELECT c.unread FROM conversations c JOIN accounts a ON a.id = c.account_id
+			WHERE a.jid = ? AND c.peer = ?`, acct, peer).Scan(&n)
+		if err := f(ctx); err != nil {
+			return err
+		}
+		_, err := s.Q(ctx).ExecContext(ctx, `UPDATE conversations SET unread = ?
+			WHERE peer = ? AND account_id = (SELECT id FROM accounts WHERE jid = ?)`, max(n, 0), peer, acct)
+		return err
+	})
+}
+
 // SetOccupantID records the XEP-0421 occupant id of a room message's sender.
 func (s *Store) SetOccupantID(ctx context.Context, messageID int64, occupantID string) error {
 	_, err := s.Q(ctx).ExecContext(ctx, `INSERT INTO message_occupant (message_id, occupant_id) VALUES (?, ?)
