@@ -409,8 +409,15 @@ func TestRestartAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("occupy %s: %v", s.C2SAddr, err)
 	}
+	logStart := len(readFrom(s.LogPath(), 0))
 	go func() {
-		time.Sleep(700 * time.Millisecond)
+		// Free the port once Prosody has met the clash (however slow its
+		// start on a loaded machine), or after a long while regardless.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if bytes.Contains(readFrom(s.LogPath(), int64(logStart)), []byte("Failed to open server port")) {
+				break
+			}
+		}
 		blocker.Close()
 	}()
 	if err := s.restart(); err != nil {
