@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ func TestMessageFeatures(t *testing.T) {
 			users := srv.Users(t, 2)
 			ca, cb := config(srv, users[0], "a"), config(srv, users[1], "b")
 			ca.OMEMO, cb.OMEMO = encrypted, encrypted
+			trace := &syncBuffer{} // what alice receives
+			ca.TraceIn = trace
 			alice, bob := start(t, ca, ""), start(t, cb, "")
 			alice.waitOnline()
 			bob.waitOnline()
@@ -77,6 +80,15 @@ func TestMessageFeatures(t *testing.T) {
 			reply := alice.waitMessage(users[1].JID, "hi yourself")
 			if reply.ReplyTo != m.OriginID || r.ReplyTo == "" {
 				t.Errorf("reply refers to %q, want %q", reply.ReplyTo, m.OriginID)
+			}
+			// On the wire it quotes what it answers, marked as a fallback
+			// (inside the encrypted body with OMEMO, so not visible here).
+			wire := trace.String()
+			if !strings.Contains(wire, "urn:xmpp:fallback:0") {
+				t.Error("the reply went without its fallback element")
+			}
+			if quote := users[0].JID + " wrote:"; strings.Contains(wire, quote) == encrypted {
+				t.Errorf("quote %q readable on the wire: %v, want %v", quote, encrypted, !encrypted)
 			}
 			// Chat state and read marker.
 			if err := bob.c.SendChatState(ctx, users[0].JID, "composing"); err != nil {

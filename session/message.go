@@ -393,7 +393,7 @@ func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
 				c.transmitNow(ctx, m, "")
 				continue
 			}
-			extra, err := c.encryptedStanza(ctx, peer, m.Body)
+			extra, err := c.encryptedStanza(ctx, peer, c.replyWire(ctx, m).body)
 			if err != nil {
 				c.failMessage(ctx, m, err.Error())
 				continue
@@ -418,7 +418,8 @@ func (c *Client) failMessage(ctx context.Context, m store.Message, why string) {
 // transmitNow writes the message; extra, when set, is the OMEMO part that
 // replaces the body (which becomes the fallback text).
 func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string) {
-	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: m.Body, OriginID: &originID{ID: m.OriginID}, Request: &receiptReq{}}
+	rw := c.replyWire(ctx, m) // reply.go
+	out := outMessage{ID: m.OriginID, To: m.Peer, Type: typeOr(m.Type, "chat"), Body: rw.body, OriginID: &originID{ID: m.OriginID}, Request: &receiptReq{}}
 	if m.Kind == store.KindPrivate {
 		out.MUCUser = &struct{}{} // marks a private message through a room
 	}
@@ -434,13 +435,15 @@ func (c *Client) transmitNow(ctx context.Context, m store.Message, extra string)
 		out.Markable, out.Active = &struct{}{}, &struct{}{}
 		c.chatStates[m.Peer] = "active"
 		if m.ReplyTo != "" {
-			out.Reply = &reply{To: m.Peer, ID: m.ReplyTo}
+			out.Reply = &reply{To: rw.to, ID: m.ReplyTo}
+			out.Raw += rw.fallback
 		}
 	}
 	if m.Kind == store.KindGroupchat {
 		out.Request = nil // receipts are not for rooms (XEP-0184 §5.3)
 		if m.ReplyTo != "" {
-			out.Reply = &reply{ID: m.ReplyTo} // the room's stanza-id
+			out.Reply = &reply{To: rw.to, ID: m.ReplyTo} // the room's stanza-id
+			out.Raw += rw.fallback
 		}
 		if rm := c.rooms[m.Peer]; rm != nil {
 			rm.r.TrackOriginID(m.OriginID)
