@@ -22,7 +22,7 @@ const (
 )
 
 // replyWire is how a reply goes on the wire: the body with its quote, the
-// fallback element marking the quote, and the author for <reply to=''/>.
+// fallback element marking the quote, and the author for <reply to=”/>.
 // For a message that is not a reply, body is m.Body and the rest empty.
 type replyWire struct {
 	body     string
