@@ -35,12 +35,8 @@ func (c *Client) replyWire(ctx context.Context, m store.Message) replyWire {
 	if m.ReplyTo == "" {
 		return w
 	}
-	switch m.Kind {
-	case store.KindChat:
-		w.to = m.Peer
-	case store.KindGroupchat:
-		// The room's stanza-id is the reference; the author is an
-		// occupant JID.
+	if m.Kind == store.KindChat {
+		w.to = m.Peer // in a room: the author's occupant JID, below
 	}
 	orig, err := c.st.FindRef(ctx, c.acct, m.Peer, m.ReplyTo)
 	if err != nil || orig.Retracted || orig.Body == "" {
