@@ -309,7 +309,7 @@ func IQError(raw []byte) (cond, text string, err error) {
 	if iq.Type != "error" {
 		return "", "", nil
 	}
-	cond, text = iq.Error.condition()
+	cond, text = errCondition(iq.Error)
 	return cond, text, nil
 }
 

@@ -220,7 +220,7 @@ func (r *Room) HandlePresence(raw []byte) ([]Event, error) {
 }
 
 func (r *Room) presenceError(p *wPresence, nick string) []Event {
-	cond, text := p.Error.condition()
+	cond, text := errCondition(p.Error)
 	if r.state == StateJoining {
 		r.state = StateLeft
 		if cond == "conflict" {
@@ -427,7 +427,7 @@ func (r *Room) HandleMessage(raw []byte) ([]Event, error) {
 		return nil, err
 	}
 	if m.Type == "error" {
-		cond, text := m.Error.condition()
+		cond, text := errCondition(m.Error)
 		return []Event{MessageError{ID: m.ID, Condition: cond, Text: text}}, nil
 	}
 	if nick == "" && m.User != nil && m.Type != "groupchat" {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"xchat/internal/stanzaerr"
 )
 
 // Wire structures for parsing. Tags without a namespace match the element in
@@ -98,32 +100,15 @@ type wConference struct {
 	Thread   string `xml:"thread,attr"`
 }
 
-type wError struct {
-	Type     string `xml:"type,attr"`
-	By       string `xml:"by,attr"`
-	Children []wAny `xml:",any"`
-}
+// wError is a stanza error (shared with the session layer).
+type wError = stanzaerr.Error
 
-type wAny struct {
-	XMLName xml.Name
-	Text    string `xml:",chardata"`
-}
+type wAny = stanzaerr.Child
 
-// condition returns the defined stanza error condition and the optional text.
-func (e *wError) condition() (cond, text string) {
-	if e == nil {
-		return "", ""
-	}
-	for _, c := range e.Children {
-		if c.XMLName.Space != NSStanzas && c.XMLName.Space != "" {
-			continue
-		}
-		if c.XMLName.Local == "text" {
-			text = strings.TrimSpace(c.Text)
-		} else if cond == "" {
-			cond = c.XMLName.Local
-		}
-	}
+// errCondition returns the defined stanza error condition (at least
+// undefined-condition) and the optional text.
+func errCondition(e *wError) (cond, text string) {
+	cond, text = e.Condition()
 	if cond == "" {
 		cond = "undefined-condition"
 	}

@@ -191,7 +191,7 @@ func sendIQRaw(ctx context.Context, s *xmpp.Session, req []byte) (full, inner []
 		return nil, nil, fmt.Errorf("bad IQ response: %w", err)
 	}
 	if resp.Type == "error" {
-		cond, text := resp.Error.condition()
+		cond, text := resp.Error.Condition()
 		if cond == "" {
 			cond = "undefined-condition"
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strconv"
+
+	"xchat/internal/stanzaerr"
 )
 
 // Stanzas are read from the stream's tokens exactly once. A tee re-encodes
@@ -381,13 +383,10 @@ func (t *stanzaTee) messageChild(c *xml.StartElement, m *inMessage) error {
 			m.Thread, err = t.chardata()
 			return err
 		case "error":
-			m.Error = &stanzaErr{Type: attr(c, "type")}
+			m.Error = &stanzaErr{Type: attr(c, "type"), By: attr(c, "by")}
 			return t.children(func(e *xml.StartElement) error {
 				text, err := t.chardata()
-				m.Error.Inner = append(m.Error.Inner, struct {
-					XMLName xml.Name
-					Text    string `xml:",chardata"`
-				}{e.Name, text})
+				m.Error.Children = append(m.Error.Children, stanzaerr.Child{XMLName: e.Name, Text: text})
 				return err
 			})
 		}

@@ -4,6 +4,8 @@ import (
 	"encoding/xml"
 	"strings"
 	"time"
+
+	"xchat/internal/stanzaerr"
 )
 
 // XML namespaces used by the session.
@@ -119,45 +121,8 @@ type delay struct {
 	From  string `xml:"from,attr"`
 }
 
-// stanzaErr is an RFC 6120 <error/>: the condition is the first child in the
-// stanzas namespace, text the optional <text/>.
-type stanzaErr struct {
-	Type  string `xml:"type,attr"`
-	Inner []struct {
-		XMLName xml.Name
-		Text    string `xml:",chardata"`
-	} `xml:",any"`
-}
-
-func (e *stanzaErr) condition() (cond, text string) {
-	if e == nil {
-		return "", ""
-	}
-	for _, c := range e.Inner {
-		if c.XMLName.Space != nsStanzas && c.XMLName.Space != "" {
-			continue
-		}
-		if c.XMLName.Local == "text" {
-			text = strings.TrimSpace(c.Text)
-		} else if cond == "" {
-			cond = c.XMLName.Local
-		}
-	}
-	return cond, text
-}
-
-func (e *stanzaErr) String() string {
-	cond, text := e.condition()
-	switch {
-	case text != "" && cond != "":
-		return cond + ": " + text
-	case text != "":
-		return text
-	case cond != "":
-		return cond
-	}
-	return "unknown error"
-}
+// stanzaErr is an RFC 6120 <error/> (shared with the MUC core).
+type stanzaErr = stanzaerr.Error
 
 // chatState returns the XEP-0085 state the message carries, "" if none.
 func (m *inMessage) chatState() string {
