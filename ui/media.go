@@ -270,6 +270,9 @@ func (m *Model) autoFetch() tea.Cmd {
 		if !trusted && it.msg.Kind == store.KindChat {
 			_, trusted = a.contacts[it.msg.Peer]
 		}
+		if !trusted && it.msg.Kind == store.KindGroupchat {
+			trusted = a.rosterOccupant(it.msg)
+		}
 		for _, l := range m.media.links(it.msg.Body) {
 			if _, known := m.media.files[l.URL]; known {
 				continue
