@@ -58,6 +58,11 @@ type MediaOptions struct {
 	// HTTPHosts are the hosts whose plain http:// links count as files
 	// (the account downloads from them over http too).
 	HTTPHosts []string
+	// OpenDir keeps the copies of files without a cache file that are
+	// handed to the viewer (a private directory: copies older than a day
+	// are removed there); "" uses the system's temporary directory. This
+	// run's copies are removed by RemoveTempFiles.
+	OpenDir string
 }
 
 // Thumbnail size in cells.
@@ -147,6 +152,7 @@ type mediaUI struct {
 	kittyNext   uint32
 	kittyGone   []uint32
 	kittyView   kittyViewMsg // the full-window image, once sent
+	temps       tempFiles    // copies handed to the viewer
 }
 
 type uploadProgressMsg struct {
@@ -206,6 +212,7 @@ func (mu *mediaUI) init(o MediaOptions) {
 			mu.proto = media.DetectProtocol(o.Env)
 		}
 	}
+	mu.temps.dir = o.OpenDir
 	mu.tmux = o.Env["TMUX"] != ""
 	mu.kittyInline = !mu.off && mu.proto == media.Kitty
 	mu.kittyNext = kittyFirstID()
@@ -706,9 +713,10 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 			return nil
 		}
 		p, data := f.path, f.data
+		temps := &m.media.temps
 		return func() tea.Msg {
 			if p == "" {
-				tmp, err := writeTemp(name, data)
+				tmp, err := temps.write(name, data)
 				if err != nil {
 					return fileActionDoneMsg{what: "open " + sanitize.Line(name), err: err}
 				}
@@ -743,16 +751,6 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 		}
 	}
 	return nil
-}
-
-// writeTemp puts data in a private temporary file for the viewer.
-func writeTemp(name string, data []byte) (string, error) {
-	dir, err := os.MkdirTemp("", "xchat-")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, media.SafeFilename(name))
-	return p, os.WriteFile(p, data, 0o600)
 }
 
 // downloadDir is where /save writes.

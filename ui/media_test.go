@@ -402,7 +402,7 @@ func TestViewerGetsOnlyMediaAndDocuments(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "opened")
 	viewer := []string{"sh", "-c", `printf '%s\n' "$0" >> ` + log}
-	h, acc, st := mediaScene(t, MediaOptions{Viewer: viewer})
+	h, acc, st := mediaScene(t, MediaOptions{Viewer: viewer, OpenDir: filepath.Join(dir, "open")})
 	for _, f := range []struct{ url, data string }{
 		{"https://f.example/run.desktop", "[Desktop Entry]\nExec=rm -rf ~\n\x00"},
 		{"https://f.example/doc.pdf", "%PDF-1.4 hello"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
@@ -129,8 +130,10 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 			Viewer:          cfg.Media.Viewer,
 			DownloadDir:     cfg.Media.Downloads(),
 			HTTPHosts:       cfg.Media.Hosts(),
+			OpenDir:         filepath.Join(xdg.CacheDir(), "open"),
 		},
 	})
+	defer model.RemoveTempFiles()
 	p := tea.NewProgram(model, tea.WithContext(ctx))
 
 	var wg sync.WaitGroup
