@@ -145,3 +145,12 @@ func KittyPlaceholder(id uint32, cols, rows int) []string {
 func TmuxPassthrough(seq string) string {
 	return "\x1bPtmux;" + strings.ReplaceAll(seq, "\x1b", "\x1b\x1b") + "\x1b\\"
 }
+
+// KittyPlaceholders reports whether the terminal described by env is one
+// known to draw Unicode placeholders (kitty, Ghostty). Others that speak
+// the kitty protocol (Konsole) may not: they would show the bare cells.
+func KittyPlaceholders(env map[string]string) bool {
+	term := strings.ToLower(env["TERM"])
+	prog := strings.ToLower(env["TERM_PROGRAM"])
+	return env["KITTY_WINDOW_ID"] != "" || term == "xterm-kitty" || prog == "ghostty" || term == "xterm-ghostty"
+}

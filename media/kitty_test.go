@@ -173,3 +173,20 @@ func TestKittyDeleteAndTmux(t *testing.T) {
 		t.Errorf("passthrough %q", got)
 	}
 }
+
+func TestKittyPlaceholdersDetection(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{"TERM": "xterm-kitty"}, true},
+		{map[string]string{"KITTY_WINDOW_ID": "3", "TERM": "tmux-256color"}, true},
+		{map[string]string{"TERM_PROGRAM": "ghostty"}, true},
+		{map[string]string{"KONSOLE_VERSION": "230800", "TERM": "xterm-256color"}, false},
+		{map[string]string{"TERM": "xterm-256color"}, false},
+	} {
+		if got := KittyPlaceholders(tc.env); got != tc.want {
+			t.Errorf("KittyPlaceholders(%v) = %v", tc.env, got)
+		}
+	}
+}

@@ -202,19 +202,22 @@ type pathsListedMsg struct {
 func (mu *mediaUI) init(o MediaOptions) {
 	mu.opts = o
 	mu.files = map[string]*fileState{}
+	configured := false
 	switch p := strings.ToLower(o.Protocol); p {
 	case "none":
 		mu.off = true
 	default:
 		if proto, ok, err := media.ParseProtocol(p); ok && err == nil {
-			mu.proto = proto
+			mu.proto, configured = proto, true
 		} else {
 			mu.proto = media.DetectProtocol(o.Env)
 		}
 	}
 	mu.temps.dir = o.OpenDir
 	mu.tmux = o.Env["TMUX"] != ""
-	mu.kittyInline = !mu.off && mu.proto == media.Kitty
+	// Placeholders where the terminal is known to draw them, or where
+	// the user asked for kitty graphics.
+	mu.kittyInline = !mu.off && mu.proto == media.Kitty && (configured || media.KittyPlaceholders(o.Env))
 	mu.kittyNext = kittyFirstID()
 }
 

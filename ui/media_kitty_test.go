@@ -183,3 +183,24 @@ func TestKittyFullView(t *testing.T) {
 		t.Error("the view's cells stayed")
 	}
 }
+
+// Konsole speaks the kitty protocol but not its placeholders: detected
+// there, thumbnails stay half blocks and only the full view is an image.
+func TestKittyWithoutPlaceholders(t *testing.T) {
+	h, msg, raws := kittyScene(t, map[string]string{"TERM": "xterm-256color", "KONSOLE_VERSION": "230800"}, "auto")
+	if h.m.media.proto != media.Kitty || h.m.media.kittyInline || len(raws) != 0 {
+		t.Fatalf("proto %v, inline %v, raws %d", h.m.media.proto, h.m.media.kittyInline, len(raws))
+	}
+	if s := strings.Join(h.m.chat.linesOf(h.m.chat.find(msg.ID)), "\n"); strings.Count(s, "▀") != 160 {
+		t.Errorf("no half-block thumbnail:\n%s", s)
+	}
+	h.timers = nil
+	h.press("esc", "v")
+	if len(h.timers) != 1 {
+		t.Fatalf("timers %v, want the paint of the full view", h.timers)
+	}
+	raw, ok := h.update(h.timers[0])().(tea.RawMsg)
+	if !ok || !strings.Contains(raw.Msg.(string), "\x1b_Ga=T,f=100") {
+		t.Errorf("full view not painted with kitty graphics: %v", raw)
+	}
+}
