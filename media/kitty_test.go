@@ -190,3 +190,18 @@ func TestKittyPlaceholdersDetection(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkKittyTransmitThumbnail(b *testing.B) {
+	img := ScaleToFit(testPattern(4000, 3000), 800, 800)
+	cols, rows := KittyCells(img, 40, 8)
+	b.ResetTimer()
+	for range b.N {
+		_ = KittyTransmit(1, img, cols, rows)
+	}
+}
+
+func BenchmarkKittyPlaceholder40x12(b *testing.B) {
+	for range b.N {
+		_ = KittyPlaceholder(0x05000007, 40, 12)
+	}
+}
