@@ -151,8 +151,9 @@ type mediaUI struct {
 	tmux        bool
 	kittyNext   uint32
 	kittyGone   []uint32
-	kittyView   kittyViewMsg // the full-window image, once sent
-	temps       tempFiles    // copies handed to the viewer
+	kittyLive   map[uint32]bool // sent and not deleted
+	kittyView   kittyViewMsg    // the full-window image, once sent
+	temps       tempFiles       // copies handed to the viewer
 }
 
 type uploadProgressMsg struct {
@@ -219,6 +220,7 @@ func (mu *mediaUI) init(o MediaOptions) {
 	// the user asked for kitty graphics.
 	mu.kittyInline = !mu.off && mu.proto == media.Kitty && (configured || media.KittyPlaceholders(o.Env))
 	mu.kittyNext = kittyFirstID()
+	mu.kittyLive = map[uint32]bool{}
 }
 
 // onMediaMsg handles the messages of this file; ok is false for others.
@@ -371,6 +373,7 @@ func (m *Model) onFetched(msg fileFetchedMsg) tea.Cmd {
 	var cmds []tea.Cmd
 	if msg.kitty != "" {
 		f.kitty, f.kittyCols, f.kittyRows = msg.kittyID, msg.kittyCols, msg.kittyRows
+		m.media.kittyLive[msg.kittyID] = true
 		cmds = append(cmds, tea.Raw(m.media.kittyFlush()+msg.kitty))
 	}
 	if f.img != nil {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -42,6 +43,7 @@ func (mu *mediaUI) kittyFlush() string {
 	var b strings.Builder
 	for _, id := range mu.kittyGone {
 		b.WriteString(kittyWrap(media.KittyDelete(id), mu.tmux))
+		delete(mu.kittyLive, id)
 	}
 	mu.kittyGone = nil
 	return b.String()
@@ -91,6 +93,7 @@ func (m *Model) onKittyView(msg kittyViewMsg) tea.Cmd {
 		m.media.kittyGone = append(m.media.kittyGone, old)
 	}
 	m.media.kittyView = msg
+	m.media.kittyLive[msg.id] = true
 	seq := m.media.kittyFlush() + msg.seq
 	m.media.kittyView.seq = ""
 	return tea.Raw(seq)
@@ -106,4 +109,16 @@ func (m *Model) closeKittyView() tea.Cmd {
 		return nil
 	}
 	return tea.Raw(m.media.kittyFlush())
+}
+
+// KittyCleanup returns the sequences that delete every image this run
+// sent to the terminal (kitty keeps them until its quota runs out);
+// write them to the terminal once the program has ended.
+func (m *Model) KittyCleanup() string {
+	mu := &m.media
+	for id := range mu.kittyLive {
+		mu.kittyGone = append(mu.kittyGone, id)
+	}
+	slices.Sort(mu.kittyGone)
+	return mu.kittyFlush()
 }

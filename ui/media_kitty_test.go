@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,5 +203,22 @@ func TestKittyWithoutPlaceholders(t *testing.T) {
 	raw, ok := h.update(h.timers[0])().(tea.RawMsg)
 	if !ok || !strings.Contains(raw.Msg.(string), "\x1b_Ga=T,f=100") {
 		t.Errorf("full view not painted with kitty graphics: %v", raw)
+	}
+}
+
+// At the end every image still in the terminal is deleted, once.
+func TestKittyCleanup(t *testing.T) {
+	h, _, _ := kittyScene(t, map[string]string{"TERM": "xterm-kitty"}, "auto")
+	thumb := h.m.media.files["https://files.example.org/cat.png"].kitty
+	h.press("esc")
+	sendRaw(h, keyMsg("v"))
+	view := h.m.media.kittyView.id
+	want := []uint32{thumb, view}
+	slices.Sort(want)
+	if got := h.m.KittyCleanup(); got != media.KittyDelete(want[0])+media.KittyDelete(want[1]) {
+		t.Errorf("cleanup %q", got)
+	}
+	if got := h.m.KittyCleanup(); got != "" {
+		t.Errorf("second cleanup %q", got)
 	}
 }

@@ -154,6 +154,9 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		}()
 	}
 	_, err = p.Run()
+	if seq := model.KittyCleanup(); seq != "" {
+		_, _ = io.WriteString(os.Stdout, seq)
+	}
 	stop()
 	wg.Wait()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
