@@ -122,3 +122,9 @@ func (m *Model) KittyCleanup() string {
 	slices.Sort(mu.kittyGone)
 	return mu.kittyFlush()
 }
+
+// kittyLine reports whether a pane line holds kitty placeholder cells,
+// which must keep their colours.
+func kittyLine(line string) bool {
+	return strings.ContainsRune(line, media.KittyPlaceholderRune)
+}

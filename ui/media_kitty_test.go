@@ -222,3 +222,20 @@ func TestKittyCleanup(t *testing.T) {
 		t.Errorf("second cleanup %q", got)
 	}
 }
+
+// A selected message is highlighted, but its image keeps the colour that
+// names it.
+func TestKittyThumbnailSelected(t *testing.T) {
+	h, _, _ := kittyScene(t, map[string]string{"TERM": "xterm-kitty"}, "auto")
+	id := h.m.media.files["https://files.example.org/cat.png"].kitty
+	h.press("esc")
+	if !h.m.sel.active {
+		t.Fatal("no selection")
+	}
+	s := h.m.View().Content
+	for _, row := range media.KittyPlaceholder(id, 40, 4) {
+		if !strings.Contains(s, row) {
+			t.Fatalf("a placeholder row lost its colour under the selection")
+		}
+	}
+}
