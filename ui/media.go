@@ -145,7 +145,7 @@ type mediaUI struct {
 	view   string // the URL shown full-window; "" when closed
 	seq    int
 	images []string // URLs with a decoded image, oldest first
-	// Inline kitty thumbnails (kitty.go): ids handed out, and those to
+	// Kitty images (media_kitty.go): ids handed out, and those to
 	// delete from the terminal with the next transmission.
 	kittyInline bool
 	tmux        bool
