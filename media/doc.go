@@ -25,7 +25,9 @@
 // JPEGs several times faster; Thumbnail and ScaleToFit downscale;
 // StripJPEGMetadata removes Exif (GPS), XMP and IPTC before upload. The
 // terminal renderers are HalfBlock, KittyImage, ITerm2Image and SixelImage,
-// chosen by DetectProtocol. SafeFilename and CreateUnique/SaveUnique save
+// chosen by DetectProtocol; KittyTransmit and KittyPlaceholder show an
+// image as text cells (kitty's Unicode placeholders) that scroll with the
+// text around them. SafeFilename and CreateUnique/SaveUnique save
 // files under names that cannot escape or hide.
 //
 // Protocol code works on XML bytes and values and does no I/O; the transfer

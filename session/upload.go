@@ -389,11 +389,12 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 		return out, err
 	}
 
-	// 5. The message, once the file is there.
+	// 5. The message, once the file is there. The URL is recorded first:
+	// a message sent again after a restart still gets its OOB element.
 	wctx := context.WithoutCancel(ctx)
 	if isRoom {
 		if !encrypt {
-			if err := c.do(wctx, func() error { c.media.markOOB(out.URL); return nil }); err != nil {
+			if err := c.do(wctx, func() error { return c.markOOB(wctx, out.URL) }); err != nil {
 				return out, err
 			}
 		}
@@ -402,7 +403,9 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 	}
 	err = c.do(wctx, func() error {
 		if !encrypt {
-			c.media.markOOB(out.URL)
+			if err := c.markOOB(wctx, out.URL); err != nil {
+				return err
+			}
 		}
 		var err error
 		out.Message, err = c.sendMessage(wctx, to, out.URL)
@@ -411,11 +414,38 @@ func (c *Client) SendFile(ctx context.Context, to, path string, progress FilePro
 	return out, err
 }
 
-func (s *mediaState) markOOB(url string) {
-	if s.oob == nil {
-		s.oob = map[string]bool{}
+// markOOB records url as a file we uploaded, in the store and in memory.
+func (c *Client) markOOB(ctx context.Context, url string) error {
+	if err := c.st.AddUpload(ctx, c.acct, url); err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
-	s.oob[url] = true
+	if c.media.oob == nil {
+		c.media.oob = map[string]bool{}
+	}
+	c.media.oob[url] = true
+	return nil
+}
+
+// isUpload reports whether body is nothing but the URL of a file we
+// uploaded (remembered, or recorded by an earlier run).
+func (c *Client) isUpload(body string) bool {
+	if c.media.oob[body] {
+		return true
+	}
+	if !strings.HasPrefix(body, "https://") && !strings.HasPrefix(body, "http://") || strings.ContainsAny(body, " \t\r\n") {
+		return false
+	}
+	ok, err := c.st.IsUpload(context.Background(), c.acct, body)
+	if err != nil {
+		c.log.Error("store: uploads", "err", err)
+	}
+	if ok {
+		if c.media.oob == nil {
+			c.media.oob = map[string]bool{}
+		}
+		c.media.oob[body] = true
+	}
+	return ok
 }
 
 // mediaExtra is what transmitNow adds to a plaintext message: the XEP-0066
@@ -425,7 +455,7 @@ func (c *Client) mediaExtra(m store.Message) (extra string, ok bool) {
 	if strings.HasPrefix(m.Body, "aesgcm://") {
 		return "", false
 	}
-	if c.media.oob[m.Body] {
+	if c.isUpload(m.Body) {
 		return "<x xmlns='" + media.NSOOB + "'><url>" + xmlText(m.Body) + "</url></x>", true
 	}
 	return "", true

@@ -58,6 +58,11 @@ type MediaOptions struct {
 	// HTTPHosts are the hosts whose plain http:// links count as files
 	// (the account downloads from them over http too).
 	HTTPHosts []string
+	// OpenDir keeps the copies of files without a cache file that are
+	// handed to the viewer (a private directory: copies older than a day
+	// are removed there); "" uses the system's temporary directory. This
+	// run's copies are removed by RemoveTempFiles.
+	OpenDir string
 }
 
 // Thumbnail size in cells.
@@ -105,6 +110,10 @@ type fileState struct {
 	thumb   []string    // half-block lines at thumbW cells
 	thumbW  int
 	pending []fileAction
+	// kitty: the terminal holds the thumbnail as this image id, placed
+	// at kittyCols×kittyRows cells (0: half blocks).
+	kitty                uint32
+	kittyCols, kittyRows int
 }
 
 // uploadJob is the upload in progress.
@@ -136,6 +145,15 @@ type mediaUI struct {
 	view   string // the URL shown full-window; "" when closed
 	seq    int
 	images []string // URLs with a decoded image, oldest first
+	// Kitty images (media_kitty.go): ids handed out, and those to
+	// delete from the terminal with the next transmission.
+	kittyInline bool
+	tmux        bool
+	kittyNext   uint32
+	kittyGone   []uint32
+	kittyLive   map[uint32]bool // sent and not deleted
+	kittyView   kittyViewMsg    // the full-window image, once sent
+	temps       tempFiles       // copies handed to the viewer
 }
 
 type uploadProgressMsg struct {
@@ -158,7 +176,11 @@ type fileFetchedMsg struct {
 	img    image.Image
 	badImg string
 	thumb  []string
-	err    error
+	// kitty: the sequences that send the thumbnail to the terminal.
+	kitty                string
+	kittyID              uint32
+	kittyCols, kittyRows int
+	err                  error
 }
 
 type fileActionDoneMsg struct {
@@ -181,16 +203,24 @@ type pathsListedMsg struct {
 func (mu *mediaUI) init(o MediaOptions) {
 	mu.opts = o
 	mu.files = map[string]*fileState{}
+	configured := false
 	switch p := strings.ToLower(o.Protocol); p {
 	case "none":
 		mu.off = true
 	default:
 		if proto, ok, err := media.ParseProtocol(p); ok && err == nil {
-			mu.proto = proto
+			mu.proto, configured = proto, true
 		} else {
 			mu.proto = media.DetectProtocol(o.Env)
 		}
 	}
+	mu.temps.dir = o.OpenDir
+	mu.tmux = o.Env["TMUX"] != ""
+	// Placeholders where the terminal is known to draw them, or where
+	// the user asked for kitty graphics.
+	mu.kittyInline = !mu.off && mu.proto == media.Kitty && (configured || media.KittyPlaceholders(o.Env))
+	mu.kittyNext = kittyFirstID()
+	mu.kittyLive = map[uint32]bool{}
 }
 
 // onMediaMsg handles the messages of this file; ok is false for others.
@@ -219,6 +249,8 @@ func (m *Model) onMediaMsg(msg tea.Msg) (tea.Cmd, bool) {
 		return nil, true
 	case paintViewMsg:
 		return m.paintView(msg.url), true
+	case kittyViewMsg:
+		return m.onKittyView(msg), true
 	}
 	return nil, false
 }
@@ -249,6 +281,9 @@ func (m *Model) autoFetch() tea.Cmd {
 		trusted := it.msg.Direction == store.Outgoing
 		if !trusted && it.msg.Kind == store.KindChat {
 			_, trusted = a.contacts[it.msg.Peer]
+		}
+		if !trusted && it.msg.Kind == store.KindGroupchat {
+			trusted = a.rosterOccupant(it.msg)
 		}
 		for _, l := range m.media.links(it.msg.Body) {
 			if _, known := m.media.files[l.URL]; known {
@@ -282,6 +317,11 @@ func (m *Model) fetch(acct int, rawURL string, limit int64) tea.Cmd {
 		}
 	}
 	ctx := m.ctx
+	var kittyID uint32
+	if m.media.kittyInline {
+		kittyID = m.media.newKittyID()
+	}
+	tmux := m.media.tmux
 	return func() tea.Msg {
 		d, err := client.FetchFile(ctx, rawURL, limit)
 		if err != nil {
@@ -298,6 +338,11 @@ func (m *Model) fetch(acct int, rawURL string, limit int64) tea.Cmd {
 			} else {
 				out.img = media.ScaleToFit(img, viewMaxPixels, viewMaxPixels)
 				out.thumb = media.HalfBlock(out.img, thumbCols, thumbRows)
+				if kittyID != 0 {
+					out.kittyID = kittyID
+					out.kittyCols, out.kittyRows = media.KittyCells(out.img, thumbCols, thumbRows)
+					out.kitty = kittyWrap(media.KittyTransmit(kittyID, out.img, out.kittyCols, out.kittyRows), tmux)
+				}
 			}
 		}
 		return out
@@ -325,10 +370,15 @@ func (m *Model) onFetched(msg fileFetchedMsg) tea.Cmd {
 	f.path, f.data, f.ctype, f.size = msg.path, msg.data, msg.ctype, msg.size
 	f.img, f.badImg = msg.img, sanitize.Line(msg.badImg)
 	f.thumb, f.thumbW = msg.thumb, thumbCols
+	var cmds []tea.Cmd
+	if msg.kitty != "" {
+		f.kitty, f.kittyCols, f.kittyRows = msg.kittyID, msg.kittyCols, msg.kittyRows
+		m.media.kittyLive[msg.kittyID] = true
+		cmds = append(cmds, tea.Raw(m.media.kittyFlush()+msg.kitty))
+	}
 	if f.img != nil {
 		m.keepImage(msg.url)
 	}
-	var cmds []tea.Cmd
 	for _, a := range f.pending {
 		cmds = append(cmds, m.doFileAction(msg.url, f, a))
 	}
@@ -397,6 +447,12 @@ func (p *chatPane) mediaLines(it *chatItem, indent int) []string {
 			add(st.msgError.Render("⚠ " + name + ": " + f.err))
 		case f.badImg != "":
 			add(st.msgError.Render("⚠ " + name + ": cannot show this image: " + f.badImg))
+		case f.img != nil && f.kitty != 0 && !st.mono:
+			// Placeholder cells: the terminal draws the image sent in
+			// onFetched; a narrow pane shows its left part.
+			for _, line := range media.KittyPlaceholder(f.kitty, min(f.kittyCols, avail), f.kittyRows) {
+				add(line)
+			}
 		case f.img != nil && !mu.off && !st.mono:
 			cols := min(thumbCols, avail)
 			if f.thumbW != cols {
@@ -642,6 +698,9 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 		}
 		m.media.view = u
 		m.status.Info(sanitize.Line(name) + " — x open · s save · any other key closes")
+		if m.media.kittyInline {
+			return m.kittyView(u, f)
+		}
 		if m.media.graphics() {
 			return m.after(paintDelay, paintViewMsg{url: u})
 		}
@@ -660,9 +719,10 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 			return nil
 		}
 		p, data := f.path, f.data
+		temps := &m.media.temps
 		return func() tea.Msg {
 			if p == "" {
-				tmp, err := writeTemp(name, data)
+				tmp, err := temps.write(name, data)
 				if err != nil {
 					return fileActionDoneMsg{what: "open " + sanitize.Line(name), err: err}
 				}
@@ -699,16 +759,6 @@ func (m *Model) doFileAction(u string, f *fileState, a fileAction) tea.Cmd {
 	return nil
 }
 
-// writeTemp puts data in a private temporary file for the viewer.
-func writeTemp(name string, data []byte) (string, error) {
-	dir, err := os.MkdirTemp("", "xchat-")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, media.SafeFilename(name))
-	return p, os.WriteFile(p, data, 0o600)
-}
-
 // downloadDir is where /save writes.
 func (m *Model) downloadDir() string {
 	if d := m.media.opts.DownloadDir; d != "" {
@@ -735,7 +785,11 @@ func (m *Model) mediaView(w, h int) []string {
 		return out
 	}
 	out = append(out, fit(m.st.edited.Render(sanitize.Line(linkName(m.media.view))+" — x open · s save · any key closes"), w))
-	if !m.media.graphics() {
+	if v := m.media.kittyView; m.media.kittyInline && v.url == m.media.view && v.id != 0 {
+		for _, l := range media.KittyPlaceholder(v.id, min(v.cols, w), min(v.rows, h-1)) {
+			out = append(out, fit(l, w))
+		}
+	} else if !m.media.graphics() {
 		for _, l := range media.HalfBlock(f.img, w, h-1) {
 			out = append(out, fit(l, w))
 		}
@@ -814,9 +868,10 @@ func (m *Model) onPathsListed(msg pathsListedMsg) {
 const paintDelay = 60 * time.Millisecond
 
 // graphics reports whether images are drawn with a terminal graphics
-// protocol (kitty, iTerm2, Sixel) rather than half blocks. Only the
-// full-window view uses them: inline thumbnails scroll with the text, which
-// such images cannot follow.
+// protocol (kitty, iTerm2, Sixel) rather than half blocks. Kitty images
+// are placeholder text (media_kitty.go); iTerm2 and Sixel images are
+// painted over the full-window view only: inline thumbnails scroll with
+// the text, which such images cannot follow.
 func (mu *mediaUI) graphics() bool { return !mu.off && mu.proto != media.HalfBlocks }
 
 // paintView draws the full-window image into the blank area under the
@@ -852,6 +907,9 @@ func (m *Model) paintView(u string) tea.Cmd {
 // removed (kitty: delete the placements; others: a full redraw).
 func (m *Model) closeView() tea.Cmd {
 	m.media.view = ""
+	if m.media.kittyInline {
+		return m.closeKittyView()
+	}
 	if !m.media.graphics() {
 		return nil
 	}
@@ -874,6 +932,9 @@ func (m *Model) keepImage(u string) {
 			continue
 		}
 		mu.images = append(mu.images[:i], mu.images[i+1:]...)
+		if f := mu.files[old]; f != nil && f.kitty != 0 {
+			mu.kittyGone = append(mu.kittyGone, f.kitty)
+		}
 		delete(mu.files, old)
 	}
 }

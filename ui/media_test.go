@@ -302,8 +302,8 @@ func TestUploadPathCompletion(t *testing.T) {
 	}
 }
 
-func TestFullViewWithKittyGraphics(t *testing.T) {
-	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20, Protocol: "kitty"})
+func TestFullViewWithITerm2Graphics(t *testing.T) {
+	h, acc, st := mediaScene(t, MediaOptions{AutoDownloadMax: 1 << 20, Protocol: "iterm2"})
 	const u = "https://files.example.org/cat.png"
 	mediaOf(acc).files[u] = testPNG(t)
 	msg := st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
@@ -316,7 +316,7 @@ func TestFullViewWithKittyGraphics(t *testing.T) {
 	h.timers = nil
 	h.press("esc", "v")
 	if s := h.screen(); strings.Contains(s, "▀") || !strings.Contains(s, "cat.png — x open · s save · any key closes") {
-		t.Fatalf("the view should leave the image area blank for kitty:\n%s", s)
+		t.Fatalf("the view should leave the image area blank for iTerm2:\n%s", s)
 	}
 	if len(h.timers) != 1 {
 		t.Fatalf("timers %v, want the paint", h.timers)
@@ -327,7 +327,7 @@ func TestFullViewWithKittyGraphics(t *testing.T) {
 	}
 	seq := raw.Msg.(string)
 	// Cursor saved, moved under the header right of the roster, image, restored.
-	if !strings.HasPrefix(seq, "\x1b7\x1b[3;22H\x1b_Ga=T,f=100") || !strings.HasSuffix(seq, "\x1b8") {
+	if !strings.HasPrefix(seq, "\x1b7\x1b[3;22H\x1b]1337;File=inline=1") || !strings.HasSuffix(seq, "\x1b8") {
 		t.Errorf("sequence %.60q…", seq)
 	}
 	cmd := h.update(keyMsg("q"))
@@ -402,7 +402,7 @@ func TestViewerGetsOnlyMediaAndDocuments(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "opened")
 	viewer := []string{"sh", "-c", `printf '%s\n' "$0" >> ` + log}
-	h, acc, st := mediaScene(t, MediaOptions{Viewer: viewer})
+	h, acc, st := mediaScene(t, MediaOptions{Viewer: viewer, OpenDir: filepath.Join(dir, "open")})
 	for _, f := range []struct{ url, data string }{
 		{"https://f.example/run.desktop", "[Desktop Entry]\nExec=rm -rf ~\n\x00"},
 		{"https://f.example/doc.pdf", "%PDF-1.4 hello"},

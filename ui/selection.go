@@ -180,5 +180,8 @@ func plural(n int, word string) string {
 // highlight draws a row of the selected message: reverse video over the
 // plain text, since the row's own styles would end the highlight early.
 func (p *chatPane) highlight(line string) string {
+	if kittyLine(line) {
+		return line // an image whose cells' colour is its id
+	}
 	return p.st.selected.Render(ansi.Strip(line))
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	tea "charm.land/bubbletea/v2"
@@ -129,8 +130,10 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 			Viewer:          cfg.Media.Viewer,
 			DownloadDir:     cfg.Media.Downloads(),
 			HTTPHosts:       cfg.Media.Hosts(),
+			OpenDir:         filepath.Join(xdg.CacheDir(), "open"),
 		},
 	})
+	defer model.RemoveTempFiles()
 	p := tea.NewProgram(model, tea.WithContext(ctx))
 
 	var wg sync.WaitGroup
@@ -151,6 +154,9 @@ func runTUI(g globalFlags, stdin *os.File, stdout io.Writer) error {
 		}()
 	}
 	_, err = p.Run()
+	if seq := model.KittyCleanup(); seq != "" {
+		_, _ = io.WriteString(os.Stdout, seq)
+	}
 	stop()
 	wg.Wait()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
