@@ -7,66 +7,31 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"mellium.im/sasl"
-	"mellium.im/xmlstream"
-	"mellium.im/xmpp"
-	"mellium.im/xmpp/jid"
 
 	"xchat/internal/testserver"
+	"xchat/internal/xmpptest"
 )
 
-// xmppConn is a bare mellium session for the upload protocol tests.
-type xmppConn struct{ s *xmpp.Session }
+// xmppConn is the shared bare test client, for the upload protocol steps.
+type xmppConn struct {
+	c  *xmpptest.Client
+	tb testing.TB
+}
 
 func dialXMPP(tb testing.TB, srv *testserver.Server) *xmppConn {
 	tb.Helper()
-	u := srv.Users(tb, 1)[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	conn, err := net.Dial("tcp", srv.C2SAddr)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, err := xmpp.NewClientSession(ctx, jid.MustParse(u.JID+"/media"), conn,
-		xmpp.StartTLS(srv.TLSConfig()),
-		xmpp.SASL("", u.Password, sasl.ScramSha1, sasl.Plain),
-		xmpp.BindResource())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	go func() { _ = s.Serve(nil) }()
-	tb.Cleanup(func() { s.Close(); conn.Close() })
-	return &xmppConn{s: s}
+	return &xmppConn{c: xmpptest.Dial(tb, srv, srv.Users(tb, 1)[0]), tb: tb}
 }
 
-// iq sends a get IQ with payload and returns the whole response, re-encoded.
-func (c *xmppConn) iq(ctx context.Context, to, payload string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
+// iq sends a get IQ with payload and returns the whole response.
+func (c *xmppConn) iq(_ context.Context, to, payload string) ([]byte, error) {
 	var toEsc bytes.Buffer
 	xml.EscapeText(&toEsc, []byte(to))
-	raw := fmt.Sprintf("<iq type='get' to='%s'>%s</iq>", toEsc.String(), payload)
-	resp, err := c.s.SendIQ(ctx, xml.NewDecoder(strings.NewReader(raw)))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Close()
-	var buf bytes.Buffer
-	e := xml.NewEncoder(&buf)
-	if _, err := xmlstream.Copy(e, resp); err != nil {
-		return nil, err
-	}
-	if err := e.Flush(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return c.c.IQ(c.tb, fmt.Appendf(nil, "<iq type='get' to='%s'>%s</iq>", toEsc.String(), payload)), nil
 }
 
 // query is a QueryFunc: error IQs become Go errors.
