@@ -51,9 +51,16 @@ func (e OMEMOEvent) account() string { return e.Account }
 // omemoState is the OMEMO part of the owner's state.
 type omemoState struct {
 	m        *omemo.Manager
-	lists    map[string][]uint32 // device lists known this run (bare JID → ids)
-	fetching map[string][]func() // device list fetches in flight, with waiters
-	repaired map[omemo.Address]bool
+	lists    map[string][]uint32                // device lists known this run (bare JID → ids)
+	fetching map[string][]func([]uint32, error) // device list fetches in flight, with waiters
+	// listFailedAt is when a JID's list last could not be read (not "does
+	// not exist": a timeout, an error): it is asked again after listRetry.
+	listFailedAt map[string]time.Time
+	// ownRetryAt, when set, is when publishOMEMO runs again after our own
+	// list could not be read; ownListOK says it was read on this connection.
+	ownRetryAt time.Time
+	ownListOK  bool
+	repaired   map[omemo.Address]bool
 	// emptyAt is when a JID's list was last found empty or unreadable: it
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
@@ -79,7 +86,7 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if c.cfg.OMEMOManualTrust {
 		m.SetPolicy(omemo.PolicyManual)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}}
 	c.loadRetries(ctx)
 	return nil
 }
@@ -98,7 +105,17 @@ func (c *Client) publishOMEMO(ctx context.Context) {
 		c.log.Error("omemo signed prekey rotation", "err", err)
 	}
 	c.om.rotatedAt = time.Now()
-	c.fetchDeviceList(ctx, c.acct, func(ids []uint32) {
+	c.om.ownRetryAt = time.Time{}
+	c.fetchDeviceListErr(ctx, c.acct, func(ids []uint32, err error) {
+		if err != nil {
+			// Unreadable is not empty: publishing now could drop our other
+			// devices from the list (and the id check needs it). Later.
+			c.om.ownListOK = false
+			c.om.ownRetryAt = time.Now().Add(ownListRetry)
+			c.log.Warn("omemo: our device list could not be read; not publishing, trying again later", "err", err, "retry", ownListRetry)
+			return
+		}
+		c.om.ownListOK = true
 		if changed, err := m.ClaimDeviceID(ctx, ids); err != nil {
 			c.log.Error("omemo device id", "err", err)
 			return
@@ -136,6 +153,14 @@ func (c *Client) publishBundle(ctx context.Context) {
 	}, nil)
 }
 
+// ownListRetry is how long after a failed read of our own device list it
+// is read again (and our device published); a var for tests.
+var ownListRetry = 30 * time.Second
+
+// listRetry is how long a contact's list that could not be read is
+// believed as it was known before it is asked again.
+const listRetry = 30 * time.Second
+
 // rotateCheckEvery is how often a running session checks the age of its
 // signed prekey.
 const rotateCheckEvery = time.Hour
@@ -143,7 +168,14 @@ const rotateCheckEvery = time.Hour
 // omemoTick replaces the signed prekey when it is too old (and
 // republishes the bundle); called from the owner loop's ticker.
 func (c *Client) omemoTick(ctx context.Context) {
-	if c.om == nil || c.conn == nil || !c.conn.online || time.Since(c.om.rotatedAt) < rotateCheckEvery {
+	if c.om == nil || c.conn == nil || !c.conn.online {
+		return
+	}
+	if !c.om.ownRetryAt.IsZero() && time.Now().After(c.om.ownRetryAt) {
+		c.publishOMEMO(ctx) // our list could not be read at login
+		return
+	}
+	if time.Since(c.om.rotatedAt) < rotateCheckEvery {
 		return
 	}
 	c.om.rotatedAt = time.Now()
@@ -192,35 +224,96 @@ func (c *Client) publishPEP(ctx context.Context, node string, build func(id stri
 }
 
 // fetchDeviceList asks for a device list (once at a time per JID) and
-// records it; done gets the ids (empty when the JID has none).
+// records it; done gets the ids. A failed fetch changes nothing: done
+// gets what was known (see fetchDeviceListErr).
 func (c *Client) fetchDeviceList(ctx context.Context, bare string, done func([]uint32)) {
+	c.fetchDeviceListErr(ctx, bare, func(ids []uint32, _ error) { done(ids) })
+}
+
+// fetchDeviceListErr is fetchDeviceList telling failures apart. Only an
+// answer that says the list does not exist (item-not-found, an empty node)
+// counts as an empty list. Any other failure
+// (timeout, disconnect, server error, a malformed list) leaves the known
+// list, in memory and in the store, as it was — treating it as empty would
+// drop devices from our view or, for our own list, from the published one
+// — and err says so; done then gets the list known before (in memory, or
+// the active devices stored by an earlier run).
+func (c *Client) fetchDeviceListErr(ctx context.Context, bare string, done func([]uint32, error)) {
 	if waiters, busy := c.om.fetching[bare]; busy {
-		c.om.fetching[bare] = append(waiters, func() { done(c.om.lists[bare]) })
+		c.om.fetching[bare] = append(waiters, done)
 		return
 	}
-	c.om.fetching[bare] = nil
+	c.om.fetching[bare] = []func([]uint32, error){}
 	c.iqRaw(ctx, omemo.FetchDeviceListIQ(newID(), bare), func(full []byte, err error) {
 		var ids []uint32
 		if err == nil {
 			ids, err = omemo.FindDeviceList(full)
 		}
-		var iqErr *IQError
-		if err != nil && !errors.Is(err, omemo.ErrNoItem) && !(errors.As(err, &iqErr) && (iqErr.Condition == "item-not-found" || iqErr.Condition == "forbidden")) {
-			c.log.Info("no omemo device list", "jid", bare, "err", err)
+		if err != nil && listAbsent(err) {
+			ids, err = nil, nil
 		}
-		c.setDeviceList(ctx, bare, ids)
-		if len(ids) == 0 {
-			c.om.emptyAt[bare] = time.Now()
+		if err != nil {
+			var iqErr *IQError
+			if errors.As(err, &iqErr) && iqErr.Condition == "forbidden" {
+				c.log.Info("omemo: device list not readable", "jid", bare)
+			} else {
+				c.log.Warn("omemo: device list not read; keeping the known one", "jid", bare, "err", err)
+			}
+			c.om.listFailedAt[bare] = time.Now()
+			if ids = c.knownDeviceList(ctx, bare); len(ids) == 0 {
+				c.om.emptyAt[bare] = time.Now() // nothing to keep: ask again soon
+			}
 		} else {
-			delete(c.om.emptyAt, bare)
+			delete(c.om.listFailedAt, bare)
+			c.setDeviceList(ctx, bare, ids)
+			if len(ids) == 0 {
+				c.om.emptyAt[bare] = time.Now()
+			} else {
+				delete(c.om.emptyAt, bare)
+			}
 		}
 		waiters := c.om.fetching[bare]
 		delete(c.om.fetching, bare)
-		done(ids)
+		done(ids, err)
 		for _, w := range waiters {
-			w()
+			w(ids, err)
 		}
 	})
+}
+
+// listAbsent reports whether a fetch error means that the device list does
+// not exist. forbidden does not: Prosody answers it to a stranger asking
+// about a node that does not exist, but also when the node's access model
+// keeps us out — then the devices we know are still there.
+func listAbsent(err error) bool {
+	if errors.Is(err, omemo.ErrNoItem) {
+		return true
+	}
+	var iqErr *IQError
+	return errors.As(err, &iqErr) && iqErr.Condition == "item-not-found"
+}
+
+// knownDeviceList returns the list known for bare: this run's, else the
+// active devices an earlier run stored (put in memory, so that a contact
+// whose list cannot be read now keeps getting encrypted messages, and is
+// not asked again before listStale says so).
+func (c *Client) knownDeviceList(ctx context.Context, bare string) []uint32 {
+	if ids, ok := c.om.lists[bare]; ok {
+		return ids
+	}
+	recips, err := c.om.m.Recipients(ctx, bare)
+	if err != nil {
+		return nil
+	}
+	ids := make([]uint32, 0, len(recips)+1)
+	for _, a := range recips {
+		ids = append(ids, a.Device)
+	}
+	if bare == c.acct {
+		ids = append(ids, c.om.m.DeviceID())
+	}
+	c.om.lists[bare] = ids
+	return ids
 }
 
 // setDeviceList records a list and announces devices we had not seen.
@@ -259,7 +352,11 @@ func (c *Client) deviceListEvent(from string, raw []byte) bool {
 		bare = j.Bare().String()
 	}
 	ctx := context.Background()
+	delete(c.om.listFailedAt, bare)
 	c.setDeviceList(ctx, bare, ids)
+	if bare == c.acct {
+		c.om.ownListOK = true // the server's word on our list
+	}
 	if bare == c.acct && !slices.Contains(ids, c.om.m.DeviceID()) {
 		// Another client published a list without us: put us back.
 		c.publishOMEMO(ctx)
@@ -361,8 +458,12 @@ func (c *Client) recentlyFailed(a omemo.Address) bool {
 // emptyRetry is how long an empty device list is believed.
 const emptyRetry = 3 * time.Second
 
-// listStale reports whether an empty list should be asked again.
+// listStale reports whether an empty list, or one that could not be
+// read, should be asked again.
 func (c *Client) listStale(bare string) bool {
+	if t, ok := c.om.listFailedAt[bare]; ok && time.Since(t) > listRetry {
+		return true
+	}
 	t, ok := c.om.emptyAt[bare]
 	return ok && time.Since(t) > emptyRetry
 }
@@ -754,6 +855,11 @@ func (c *Client) OMEMORemoveDevices(ctx context.Context, ids []uint32) error {
 	return c.online(ctx, func(done func(error)) {
 		if c.om == nil {
 			done(errors.New("OMEMO is off for this account"))
+			return
+		}
+		if !c.om.ownListOK {
+			// Publishing a list we could not read would drop devices.
+			done(errors.New("our OMEMO device list could not be read from the server yet; try again later"))
 			return
 		}
 		cur := slices.DeleteFunc(slices.Clone(c.om.lists[c.acct]), func(id uint32) bool {
