@@ -342,6 +342,7 @@ func (c *Client) sendMessageWith(ctx context.Context, to, body, replyTo string) 
 		// A private message to an occupant (XEP-0045 §7.5).
 		m.Peer, m.Kind = j.String(), store.KindPrivate
 	}
+	c.presetEncryption(ctx, &m)
 	if _, err := c.st.AddMessage(ctx, &m); err != nil {
 		return store.Message{}, fmt.Errorf("store: %w", err)
 	}
@@ -390,6 +391,7 @@ func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
 				continue
 			}
 			if !on {
+				c.settleEncryption(ctx, &m, false)
 				c.transmitNow(ctx, m, "")
 				continue
 			}
@@ -398,10 +400,7 @@ func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
 				c.failMessage(ctx, m, err.Error())
 				continue
 			}
-			if m.Encryption != "omemo" {
-				m.Encryption = "omemo"
-				_ = c.st.SetMessageEncryption(ctx, m.ID, "omemo")
-			}
+			c.settleEncryption(ctx, &m, true)
 			c.transmitNow(ctx, m, extra)
 		}
 	})

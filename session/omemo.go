@@ -323,6 +323,10 @@ func (c *Client) setDeviceList(ctx context.Context, bare string, ids []uint32) {
 	if err := c.om.m.SetDeviceList(ctx, bare, ids); err != nil {
 		c.log.Error("omemo device list", "err", err)
 	}
+	if !slices.Equal(old, ids) && (known || len(ids) > 0) {
+		// The header's "how many devices" may change: the UI asks again.
+		defer c.emit(OMEMOEvent{Account: c.acct, JID: bare, Kind: "devices"})
+	}
 	if !known {
 		return
 	}
@@ -529,6 +533,36 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 		}
 		c.ensureSessions(ctx, []string{peer, c.acct}, send)
 	})
+}
+
+// presetEncryption marks a new outgoing message encrypted when what is
+// known now says it will be, so that it shows so from the start;
+// settleEncryption corrects it when it goes out.
+func (c *Client) presetEncryption(ctx context.Context, m *store.Message) {
+	if c.om == nil || m.Kind != store.KindChat && m.Kind != store.KindGroupchat {
+		return
+	}
+	if on, err := c.wantEncryption(ctx, m.Peer); err == nil && on {
+		m.Encryption = "omemo"
+	}
+}
+
+// settleEncryption records how a queued message actually goes out and
+// tells the UI when that differs from what was stored.
+func (c *Client) settleEncryption(ctx context.Context, m *store.Message, on bool) {
+	want := ""
+	if on {
+		want = "omemo"
+	}
+	if m.Encryption == want {
+		return
+	}
+	m.Encryption = want
+	if err := c.st.SetMessageEncryption(ctx, m.ID, want); err != nil {
+		c.log.Error("store: message encryption", "err", err)
+		return
+	}
+	c.emit(MessageUpdatedEvent{Account: c.acct, Peer: m.Peer, ID: m.ID, What: "encryption"})
 }
 
 // encryptedStanza builds the OMEMO part of a message to peer: the

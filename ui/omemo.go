@@ -48,10 +48,12 @@ type convKey struct {
 	peer string
 }
 
-// heldSend is a plain message waiting for the user's y/n.
+// heldSend is a plain message waiting for the user's y/n, or (checking)
+// for a fresh answer of Encryption before the question is asked.
 type heldSend struct {
-	key  convKey
-	body string
+	key      convKey
+	body     string
+	checking bool
 }
 
 // omemoUI is the model's OMEMO state: what it knows of each conversation's
@@ -364,12 +366,19 @@ func (m *Model) onOMEMOMsg(msg omemoMsg) tea.Cmd {
 		if msg.err != nil {
 			m.log.Warn("omemo state", "peer", msg.key.peer, "err", msg.err)
 			delete(m.omemo.enc, msg.key)
+			if h := m.omemo.held; h != nil && h.checking && h.key == msg.key {
+				h.checking = false // no answer: ask the user
+				m.status.Error("send unencrypted? y/n")
+			}
 			return nil
 		}
 		old, had := m.omemo.enc[msg.key]
 		m.omemo.enc[msg.key] = msg.state
 		if had && old.Setting != msg.state.Setting {
 			delete(m.omemo.confirmed, msg.key)
+		}
+		if h := m.omemo.held; h != nil && h.checking && h.key == msg.key {
+			return m.decideHeld()
 		}
 	case omemoListMsg:
 		return m.onOMEMOList(msg)
@@ -592,23 +601,84 @@ func encryptionText(st encryptionState) string {
 }
 
 // holdPlain reports whether a message must wait for the user's consent to
-// go in clear: the conversation is not encrypted now but was before.
-func (m *Model) holdPlain(body string) bool {
+// go in clear: the conversation is not encrypted now but was before, or the
+// user switched encryption off here. When only the history says it was
+// encrypted, the state may be older than what just arrived (a device list,
+// an encrypted message): the message waits for a fresh answer first and
+// the question is asked only if that still says plain (decideHeld).
+func (m *Model) holdPlain(body string) (bool, tea.Cmd) {
 	if !m.chat.open || !encryptable(m.chat.kind) || m.omemoOf(m.chat.acct) == nil {
-		return false
+		return false, nil
 	}
 	m.omemo.init()
 	k := convKey{m.chat.acct, m.chat.peer}
 	st, ok := m.omemo.enc[k]
-	if !ok || st.Enabled || m.omemo.confirmed[k] {
-		return false
+	if ok && st.Enabled || m.omemo.confirmed[k] {
+		return false, nil
 	}
-	if !m.omemo.switched[k] && !m.chat.hadEncrypted() {
-		return false
+	if h := m.omemo.held; h != nil && h.checking {
+		// One at a time: this one goes back to the input.
+		if m.input.Value() == "" {
+			m.input.SetValue(body)
+		}
+		m.status.Info("one moment: checking the encryption…")
+		return true, nil
 	}
-	m.omemo.held = &heldSend{key: k, body: body}
+	switched := m.omemo.switched[k]
+	if !switched && !m.chat.hadEncrypted() {
+		return false, nil
+	}
+	if switched {
+		m.omemo.held = &heldSend{key: k, body: body}
+		m.status.Error("send unencrypted? y/n")
+		return true, nil
+	}
+	m.omemo.held = &heldSend{key: k, body: body, checking: true}
+	m.status.Info("checking the encryption…")
+	return true, m.encryptionCmd(k)
+}
+
+// decideHeld sends the held message when the fresh state says it will be
+// encrypted, and asks the user otherwise.
+func (m *Model) decideHeld() tea.Cmd {
+	h := m.omemo.held
+	h.checking = false
+	if !m.chat.IsOpen(h.key.acct, h.key.peer) {
+		m.omemo.held = nil
+		m.status.Error("the conversation changed: nothing sent")
+		return nil
+	}
+	if st := m.omemo.enc[h.key]; st.Enabled {
+		m.omemo.held = nil
+		m.status.Info("")
+		return m.send(h.body)
+	}
 	m.status.Error("send unencrypted? y/n")
-	return true
+	return nil
+}
+
+// encryptionOnState asks again about the open conversation when its
+// account comes online: asked before, the session could not yet learn
+// the contact's devices.
+func (m *Model) encryptionOnState(ev session.StateEvent) tea.Cmd {
+	if i, ok := m.byAcct[ev.Account]; !ok || ev.State != session.Online || !m.chat.open || m.chat.acct != i {
+		return nil
+	}
+	return m.refreshEncryption()
+}
+
+// encryptionOnMessage asks again about the open conversation when an
+// encrypted message arrives in it while the header says plain (or does
+// not know): the contact's devices were learned on the way.
+func (m *Model) encryptionOnMessage(ev session.MessageEvent) tea.Cmd {
+	i, ok := m.byAcct[ev.Account]
+	if !ok || ev.Message.Encryption == "" || !m.chat.IsOpen(i, ev.Message.Peer) {
+		return nil
+	}
+	if st, known := m.omemo.enc[convKey{i, ev.Message.Peer}]; known && st.Enabled {
+		return nil
+	}
+	return m.refreshEncryption()
 }
 
 // hadEncrypted reports whether a loaded message of the pane was encrypted.
@@ -625,6 +695,17 @@ func (p *chatPane) hadEncrypted() bool {
 // keys it leaves alone (ctrl+c still quits).
 func (m *Model) answerPlain(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	h := m.omemo.held
+	if h.checking {
+		if k.String() == "esc" {
+			m.omemo.held = nil
+			if m.chat.IsOpen(h.key.acct, h.key.peer) && m.input.Value() == "" {
+				m.input.SetValue(h.body)
+			}
+			m.status.Info("not sent")
+			return nil, true
+		}
+		return nil, false // typing goes on while the answer comes
+	}
 	switch k.String() {
 	case "y", "Y":
 		m.omemo.held = nil
