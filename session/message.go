@@ -108,7 +108,7 @@ func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, ms
 		if msg.Direction == store.Outgoing {
 			from = c.acct
 		}
-		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, m); handled {
+		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, c.chatFeatures(m)); handled {
 			return inserted
 		}
 	}
@@ -232,6 +232,11 @@ func (c *Client) storeAndEmit(ctx context.Context, msg store.Message) bool {
 		c.log.Error("store: add message", "err", err)
 		c.emit(NoticeEvent{Account: c.acct, Text: "could not store a message from " + msg.Peer, Err: err})
 		return false
+	}
+	if inserted && msg.ReplyTo != "" {
+		if err := c.st.SetReplyTo(ctx, msg.ID, msg.ReplyTo); err != nil {
+			c.log.Error("store: reply", "err", err)
+		}
 	}
 	if inserted {
 		c.emit(MessageEvent{Account: c.acct, Message: msg})

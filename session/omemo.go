@@ -598,7 +598,11 @@ func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string
 // was not OMEMO (the caller stores it as usual). A message already stored
 // (same stanza-id or origin-id) is not decrypted again: its message key is
 // gone and a second attempt would only fail.
-func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string, m *inMessage) (handled, inserted bool) {
+//
+// apply, when set, applies the message's features (XEP-0308, 0424, 0444,
+// 0461) with the decrypted body, in the same transaction; it returns true
+// when the message changed another one and is not stored itself.
+func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string, apply func(context.Context, *store.Message) bool) (handled, inserted bool) {
 	if c.om == nil {
 		return false, false
 	}
@@ -630,12 +634,17 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		if pt.KeyTransport {
 			return nil
 		}
-		if m != nil && c.applyFeatures(ctx, m, msg) {
-			return nil // an encrypted correction: applied to the original
+		if apply != nil && apply(ctx, msg) {
+			return nil // an encrypted correction, retraction…: applied to the original
 		}
 		inserted, err = c.st.AddMessage(ctx, msg)
 		if err != nil || !inserted {
 			return err
+		}
+		if msg.ReplyTo != "" {
+			if err := c.st.SetReplyTo(ctx, msg.ID, msg.ReplyTo); err != nil {
+				return err
+			}
 		}
 		msg.SenderDevice, msg.Untrusted = enc.SID, untrustedState(pt.Trust)
 		return c.st.SetOMEMOSender(ctx, msg.ID, msg.SenderDevice, msg.Untrusted)
@@ -683,6 +692,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		}
 	}
 	return true, inserted
+}
+
+// chatFeatures applies a decrypted 1:1 message's features (decryptInto).
+func (c *Client) chatFeatures(m *inMessage) func(context.Context, *store.Message) bool {
+	return func(ctx context.Context, msg *store.Message) bool { return c.applyFeatures(ctx, m, msg) }
 }
 
 // alreadyStored reports whether msg (by stanza-id or origin-id) is stored.

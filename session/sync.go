@@ -242,7 +242,7 @@ func (c *Client) mamResult(from string, r *mamResult) {
 		if msg.Direction == store.Outgoing {
 			from = c.acct
 		}
-		if _, inserted := c.decryptInto(context.Background(), wrapMessage(inner), &msg, from, inner); inserted {
+		if _, inserted := c.decryptInto(context.Background(), wrapMessage(inner), &msg, from, c.chatFeatures(inner)); inserted {
 			q.added++
 		}
 		return
