@@ -123,6 +123,11 @@ func TestOMEMOGroupFeatures(t *testing.T) {
 		t.Fatalf("bob's retracted copy = %+v, %v", gone, err)
 	}
 
+	// /omemo fingerprint ROOM lists the members whose devices get the key.
+	if members, err := alice.c.RoomMembers(ctx, room); err != nil || len(members) != 1 || members[0] != users[1].JID {
+		t.Errorf("RoomMembers = %v, %v; want bob", members, err)
+	}
+
 	// None of it became a message of its own, nor an undecryptable one.
 	time.Sleep(500 * time.Millisecond)
 	noUndecryptable(t, alice, users[0].JID, room)

@@ -516,15 +516,39 @@ func (c *Client) setRoomEncryption(ctx context.Context, roomJID, setting string)
 }
 
 // RoomMembers returns the real JIDs a message to a private group is
-// encrypted to (besides our own devices).
+// encrypted to (besides our own devices). Online, the room's member lists
+// are read first unless they are fresh; offline, what is known.
 func (c *Client) RoomMembers(ctx context.Context, roomJID string) ([]string, error) {
 	var out []string
 	err := c.do(ctx, func() error {
 		if c.om == nil {
 			return errors.New("OMEMO is off for this account")
 		}
+		if !c.isRoom(roomJID) {
+			return fmt.Errorf("not in %s: /join it first", roomJID)
+		}
 		out = slices.DeleteFunc(c.omemoJIDs(roomJID), func(j string) bool { return j == c.acct })
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	var fresh []string // written on the owner goroutine before done
+	err = c.online(ctx, func(done func(error)) {
+		if !c.privateGroup(roomJID) {
+			done(errNotPrivate(roomJID))
+			return
+		}
+		c.loadRoomMembers(context.WithoutCancel(ctx), roomJID, func() {
+			fresh = slices.DeleteFunc(c.omemoJIDs(roomJID), func(j string) bool { return j == c.acct })
+			done(nil)
+		})
+	})
+	switch {
+	case err == nil:
+		return fresh, nil
+	case errors.Is(err, ErrOffline):
+		return out, nil
+	}
+	return nil, err
 }

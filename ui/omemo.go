@@ -94,6 +94,10 @@ type omemoListMsg struct {
 	fp, uri string
 	devices []omemo.DeviceInfo
 	err     error
+	// A room's listing: each member's devices (omemo_members.go).
+	room       bool
+	members    []memberDevices
+	membersErr error
 }
 
 // omemoOpMsg is the answer of a trust, verify, remove or encryption
@@ -131,7 +135,7 @@ type omemoCommand struct {
 
 func omemoCommands() []omemoCommand {
 	return []omemoCommand{
-		{"fingerprint", "[JID]", "your device id and fingerprint; with JID, each of their devices with its trust state", (*Model).omemoFingerprint},
+		{"fingerprint", "[JID|ROOM]", "your device id and fingerprint; with JID, each of their devices with its trust state; with a private group, every member's devices", (*Model).omemoFingerprint},
 		{"trust", "JID FINGERPRINT", "trust the device of JID with that fingerprint (spaces allowed)", func(m *Model, i int, o OMEMO, args string) tea.Cmd {
 			return m.omemoTrust(i, o, args, "trust", omemo.Trusted)
 		}},
@@ -311,12 +315,20 @@ func (m *Model) omemoListCmd(i int, o OMEMO, what, jid string) tea.Cmd {
 	if what == "devices" {
 		jid = own
 	}
+	_, isRoom := m.accts[i].rooms[jid]
+	isRoom = isRoom && what == "fingerprint"
+	lister, _ := m.accts[i].client.(roomMemberLister)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, opTimeout)
 		defer cancel()
 		out := omemoListMsg{acct: i, what: what, jid: jid}
 		out.id, out.fp, out.uri, out.err = o.OMEMOOwn(ctx)
-		if out.err == nil && jid != "" {
+		switch {
+		case out.err != nil || jid == "":
+		case isRoom:
+			out.room = true
+			out.members, out.membersErr = roomMemberDevices(ctx, lister, o, jid)
+		default:
 			out.devices, out.err = o.OMEMODevices(ctx, jid)
 		}
 		return out
@@ -424,7 +436,12 @@ func (m *Model) onOMEMOList(msg omemoListMsg) tea.Cmd {
 	default:
 		p.title = "OMEMO fingerprints"
 		p.text = fingerprintLines(m, a, msg)
+		if msg.room {
+			p.title = "OMEMO fingerprints of the group's members"
+			p.text = roomFingerprintLines(m, a, msg)
+		}
 	}
+	p.jid = msg.jid
 	return nil
 }
 
@@ -468,7 +485,14 @@ func fingerprintLines(m *Model, a *accountState, msg omemoListMsg) []string {
 		return append(lines, who+" has no known OMEMO device.", "Esc closes.")
 	}
 	lines = append(lines, "Devices of "+who+":")
-	for _, d := range msg.devices {
+	lines = append(lines, m.deviceLines(who, msg.devices)...)
+	return append(lines, "", "/omemo trust|untrust JID FINGERPRINT decides; /omemo verify URI verifies. Esc closes.")
+}
+
+// deviceLines describes the devices of who (sanitized), for the listings.
+func (m *Model) deviceLines(who string, devs []omemo.DeviceInfo) []string {
+	var lines []string
+	for _, d := range devs {
 		state := d.Trust.String()
 		if !d.Active {
 			state += ", gone"
@@ -485,7 +509,7 @@ func fingerprintLines(m *Model, a *accountState, msg omemoListMsg) []string {
 			lines = append(lines, "    /omemo trust "+who+" "+sanitize.Line(plainHex(d.Fingerprint)))
 		}
 	}
-	return append(lines, "", "/omemo trust|untrust JID FINGERPRINT decides; /omemo verify URI verifies. Esc closes.")
+	return lines
 }
 
 func ownDeviceLines(m *Model, a *accountState, msg omemoListMsg) []string {
@@ -556,6 +580,9 @@ func (m *Model) onOMEMOOp(msg omemoOpMsg) tea.Cmd {
 		// The listing shows trust states: show it again as it is now.
 		if o := m.omemoOf(msg.acct); o != nil {
 			what, jid := "fingerprint", msg.peer
+			if m.omemo.pane.jid != "" && m.omemo.pane.jid != a.jid {
+				jid = m.omemo.pane.jid // the room (or contact) listed
+			}
 			if msg.op == "remove" {
 				what = "devices"
 			}
