@@ -218,7 +218,7 @@ func (m *Model) cmdOMEMO(args string) tea.Cmd {
 func (m *Model) omemoFingerprint(i int, o OMEMO, args string) tea.Cmd {
 	jid := ""
 	if args != "" {
-		bare, _, ok := m.jidArg(args, "/omemo fingerprint [JID]")
+		bare, _, ok := m.jidArg(args, "/omemo fingerprint [JID|ROOM]")
 		if !ok {
 			return nil
 		}
