@@ -331,6 +331,10 @@ func (c *Client) setDeviceList(ctx context.Context, bare string, ids []uint32) {
 		return
 	}
 	for _, id := range ids {
+		if !slices.Contains(old, id) {
+			// Announced anew: its bundle is worth another look at once.
+			delete(c.om.failedAt, omemo.Address{JID: bare, Device: id})
+		}
 		if !slices.Contains(old, id) && !(bare == c.acct && id == c.om.m.DeviceID()) {
 			c.emit(OMEMOEvent{Account: c.acct, JID: bare, Device: id, Kind: "new-device",
 				Text: fmt.Sprintf("%s has a new OMEMO device %d", bare, id)})
