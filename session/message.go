@@ -109,6 +109,7 @@ func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, ms
 			from = c.acct
 		}
 		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, c.chatFeatures(m)); handled {
+			c.liveArchived(ctx, msg) // the catch-up need not fetch it again
 			return inserted
 		}
 	}

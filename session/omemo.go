@@ -660,6 +660,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		// or a key transport for another device: keep it out of the history.
 		c.log.Info("omemo message not encrypted for this device", "from", fromBare, "sid", enc.SID)
 		return true, false
+	case omemo.IsReplay(err):
+		// Decrypted here before (a correction or key transport, which
+		// leave no row to recognise it by): nothing to store or repair.
+		c.log.Info("omemo message seen again", "from", fromBare, "sid", enc.SID)
+		return true, false
 	case errors.Is(err, omemo.ErrNotForThisDevice):
 		// The sender did not encrypt it for us (it did not know or trust
 		// this device): say so rather than drop it.

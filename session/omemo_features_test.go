@@ -3,6 +3,7 @@ package session_test
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -157,7 +158,8 @@ func TestOMEMOChatReplyAndCorrectionEncrypted(t *testing.T) {
 	ca := omemoConfig(srv, users[0], "a")
 	ca.TraceOut = aw
 	alice := start(t, ca, "")
-	bob := start(t, omemoConfig(srv, users[1], "b"), "")
+	bobDB := filepath.Join(t.TempDir(), "bob.db")
+	bob := start(t, omemoConfig(srv, users[1], "b"), bobDB)
 	alice.waitOnline()
 	bob.waitOnline()
 	befriend(t, alice, bob, users[0].JID, users[1].JID)
@@ -174,6 +176,19 @@ func TestOMEMOChatReplyAndCorrectionEncrypted(t *testing.T) {
 	updatedIn(bob, users[0].JID, "corrected")
 	if aw.contains("one secret, fixed") {
 		t.Error("the correction's text left alice's client in clear")
+	}
+	// bob restarts: his catch-up must not decrypt the applied correction
+	// a second time (its key is spent), which would show an error.
+	time.Sleep(300 * time.Millisecond)
+	bob.stop()
+	bob = start(t, omemoConfig(srv, users[1], "b"), bobDB)
+	bob.waitOnline()
+	waitSynced(bob)
+	time.Sleep(300 * time.Millisecond)
+	if msgs, _ := bob.st.Latest(ctx, users[1].JID, users[0].JID, 10); len(msgs) != 1 || msgs[0].Error != "" || msgs[0].Body != "one secret, fixed" {
+		for _, m := range msgs {
+			t.Errorf("bob after restart: %q error %q", m.Body, m.Error)
+		}
 	}
 	r, err := bob.c.Reply(ctx, got.ID, "bob replies")
 	if err != nil {
