@@ -635,6 +635,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		if pt.NewSession && fromBare != c.acct {
 			c.om.kt = append(c.om.kt, pt.Sender)
 		}
+		if pt.NewSession {
+			// The sender's key is known now (trusted or not): the UI's
+			// count of devices may change. Held until the commit.
+			c.emit(OMEMOEvent{Account: c.acct, JID: fromBare, Device: enc.SID, Kind: "devices"})
+		}
 		if pt.KeyTransport {
 			return nil
 		}

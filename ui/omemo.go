@@ -695,15 +695,16 @@ func (m *Model) encryptionOnState(ev session.StateEvent) tea.Cmd {
 }
 
 // encryptionOnMessage asks again about the open conversation when an
-// encrypted message arrives in it while the header says plain (or does
-// not know): the contact's devices were learned on the way.
+// encrypted message arrives in it while the header says plain, does not
+// know, or lacks a device's key: the contact's devices (and the sender's
+// key, with the session the message started) were learned on the way.
 func (m *Model) encryptionOnMessage(ev session.MessageEvent) tea.Cmd {
 	i, ok := m.byAcct[ev.Account]
 	if !ok || ev.Message.Encryption == "" || !m.chat.IsOpen(i, ev.Message.Peer) {
 		return nil
 	}
-	if st, known := m.omemo.enc[convKey{i, ev.Message.Peer}]; known && st.Enabled {
-		return nil
+	if st, known := m.omemo.enc[convKey{i, ev.Message.Peer}]; known && st.Enabled && st.Devices > 0 && st.Untrusted == 0 {
+		return nil // nothing the message could improve
 	}
 	return m.refreshEncryption()
 }
@@ -833,7 +834,11 @@ func omemoEventText(a *accountState, msg deviceNoticeMsg) string {
 		case omemo.Untrusted:
 			s += " — untrusted: it gets no messages"
 		default:
-			s += " — undecided: /omemo trust " + sanitize.Line(ev.JID) + " " + sanitize.Line(plainHex(ev.Fingerprint))
+			if plainHex(ev.Fingerprint) == "" {
+				s += " — its key is not fetched yet"
+			} else {
+				s += " — undecided: /omemo trust " + sanitize.Line(ev.JID) + " " + sanitize.Line(plainHex(ev.Fingerprint))
+			}
 		}
 	} else if extra != "" {
 		s += " — " + extra
