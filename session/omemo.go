@@ -293,6 +293,17 @@ func listAbsent(err error) bool {
 	return errors.As(err, &iqErr) && iqErr.Condition == "item-not-found"
 }
 
+// hasDevices reports whether bare has OMEMO devices: by this run's list,
+// or before it is known (just started, offline) by the active devices an
+// earlier run stored — the list fetched before sending has the last word.
+func (c *Client) hasDevices(ctx context.Context, bare string) bool {
+	if ids, ok := c.om.lists[bare]; ok {
+		return len(ids) > 0
+	}
+	recips, err := c.om.m.Recipients(ctx, bare)
+	return err == nil && len(recips) > 0
+}
+
 // knownDeviceList returns the list known for bare: this run's, else the
 // active devices an earlier run stored (put in memory, so that a contact
 // whose list cannot be read now keeps getting encrypted messages, and is
@@ -515,7 +526,7 @@ func (c *Client) wantEncryption(ctx context.Context, peer string) (bool, error) 
 	case "omemo":
 		return true, nil
 	}
-	return len(c.om.lists[peer]) > 0, nil
+	return c.hasDevices(ctx, peer), nil
 }
 
 // prepareOMEMO learns the peer's devices (so the default choice is right)
@@ -813,7 +824,7 @@ func (c *Client) Encryption(ctx context.Context, peer string) (EncryptionState, 
 		}
 		c.refreshPeer(peer)
 		st.Setting = setting
-		st.Available = len(c.om.lists[peer]) > 0
+		st.Available = c.hasDevices(ctx, peer)
 		st.Enabled, _ = c.wantEncryption(ctx, peer)
 		recips, err := c.om.m.Recipients(ctx, peer, c.acct)
 		if err != nil {

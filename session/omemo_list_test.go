@@ -210,3 +210,27 @@ func waitCond(t *testing.T, what string, f func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Before this run has read a contact's list (just started, offline), the
+// devices stored by an earlier run decide: the header says encrypted.
+func TestOMEMOStoredDevicesCountBeforeTheList(t *testing.T) {
+	c, fs, _ := pipeClient(t, Config{OMEMO: true})
+	const bob = "bob@example.net"
+	runPipe(t, c)
+	fs.inject(fmt.Sprintf(`<message from='%s' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='%s'><item id='current'>%s</item></items></event></message>`,
+		bob, omemo.NodeDeviceList, omemo.MarshalDeviceList([]uint32{5, 6})))
+	ctx := context.Background()
+	waitCond(t, "bob's pushed list", func() bool {
+		devs, _ := c.OMEMODevices(ctx, bob)
+		return len(devs) == 2
+	})
+	var on bool
+	_ = c.do(ctx, func() error {
+		delete(c.om.lists, bob) // as after a restart
+		on, _ = c.wantEncryption(ctx, bob)
+		return nil
+	})
+	if !on {
+		t.Error("bob's stored devices did not count before his list was read again")
+	}
+}

@@ -262,7 +262,7 @@ func (c *Client) wantRoomEncryption(roomJID, setting string) bool {
 		return false
 	}
 	for j := range or.members {
-		if len(c.om.lists[j]) == 0 {
+		if !c.hasDevices(context.Background(), j) {
 			return false
 		}
 	}
