@@ -70,6 +70,7 @@ type omemoState struct {
 	rooms    map[string]*omemoRoom       // private groups' members (omemo_muc.go)
 	retry    map[omemo.Address]bool      // devices with messages waiting for a retry
 	failedAt map[omemo.Address]time.Time // last failed session build per device
+	failN    map[omemo.Address]int       // failed builds in a row per device
 	// rotatedAt is when the signed prekey's age was last checked.
 	rotatedAt time.Time
 }
@@ -86,7 +87,7 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if c.cfg.OMEMOManualTrust {
 		m.SetPolicy(omemo.PolicyManual)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}, failN: map[omemo.Address]int{}}
 	c.loadRetries(ctx)
 	return nil
 }
@@ -345,6 +346,7 @@ func (c *Client) setDeviceList(ctx context.Context, bare string, ids []uint32) {
 		if !slices.Contains(old, id) {
 			// Announced anew: its bundle is worth another look at once.
 			delete(c.om.failedAt, omemo.Address{JID: bare, Device: id})
+			delete(c.om.failN, omemo.Address{JID: bare, Device: id})
 		}
 		if !slices.Contains(old, id) && !(bare == c.acct && id == c.om.m.DeviceID()) {
 			c.emit(OMEMOEvent{Account: c.acct, JID: bare, Device: id, Kind: "new-device",
@@ -466,12 +468,24 @@ func (c *Client) sessionsMissing(ctx context.Context, jids []string) bool {
 }
 
 // buildRetry is how long a device whose bundle did not give a session is
-// left alone (a broken or missing bundle is not fetched on every look).
-const buildRetry = time.Minute
+// left alone at most (a broken or missing bundle is not fetched on every
+// look). The first failures wait less (firstBuildRetry, doubling): a
+// device's id can reach its list before its bundle is published.
+const (
+	buildRetry      = time.Minute
+	firstBuildRetry = 2 * time.Second
+)
 
 func (c *Client) recentlyFailed(a omemo.Address) bool {
 	t, ok := c.om.failedAt[a]
-	return ok && time.Since(t) < buildRetry
+	if !ok {
+		return false
+	}
+	wait := buildRetry
+	if n := c.om.failN[a]; n > 0 && n <= 5 {
+		wait = min(buildRetry, firstBuildRetry<<(n-1))
+	}
+	return time.Since(t) < wait
 }
 
 // emptyRetry is how long an empty device list is believed.
@@ -500,8 +514,10 @@ func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func
 		if err != nil {
 			c.log.Info("omemo: no session with device", "jid", addr.JID, "device", addr.Device, "err", err)
 			c.om.failedAt[addr] = time.Now()
+			c.om.failN[addr]++
 		} else {
 			delete(c.om.failedAt, addr)
+			delete(c.om.failN, addr)
 		}
 		done(err)
 	})
