@@ -50,7 +50,7 @@ func (fs *fakeServer) publishedLists() [][]uint32 {
 }
 
 func TestOMEMOOwnListUnreadableIsNotEmpty(t *testing.T) {
-	for _, mode := range []string{"error", "malformed"} {
+	for _, mode := range []string{"error", "malformed", "disconnect"} {
 		t.Run(mode, func(t *testing.T) {
 			old := ownListRetry
 			ownListRetry = 300 * time.Millisecond
@@ -66,6 +66,12 @@ func TestOMEMOOwnListUnreadableIsNotEmpty(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				fetches++
+				if failing && mode == "disconnect" {
+					// The stream breaks before the answer: the next login
+					// reads the list again.
+					failing = false
+					return "</stream:stream>"
+				}
 				if failing {
 					return listReply(iq.ID, mode, nil)
 				}
@@ -73,6 +79,18 @@ func TestOMEMOOwnListUnreadableIsNotEmpty(t *testing.T) {
 			}
 			runPipe(t, c)
 			waitCond(t, "the own list fetch", func() bool { mu.Lock(); defer mu.Unlock(); return fetches > 0 })
+			if mode == "disconnect" {
+				// Read again after the next login: whatever is published
+				// holds the other devices.
+				var got [][]uint32
+				waitCond(t, "the list published after the new login", func() bool { got = fs.publishedLists(); return len(got) > 0 })
+				for _, l := range got {
+					if !slices.Contains(l, 111) || !slices.Contains(l, 222) {
+						t.Fatalf("published %v: the other devices are gone", l)
+					}
+				}
+				return
+			}
 			time.Sleep(200 * time.Millisecond)
 			if got := fs.publishedLists(); len(got) != 0 {
 				t.Fatalf("published %v after our own list could not be read: the other devices would be gone", got)
