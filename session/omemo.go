@@ -57,7 +57,8 @@ type omemoState struct {
 	// not exist": a timeout, an error): it is asked again after listRetry.
 	listFailedAt map[string]time.Time
 	// ownRetryAt, when set, is when publishOMEMO runs again after our own
-	// list could not be read; ownListOK says it was read on this connection.
+	// list could not be read; ownListOK says the last read (or push) of it
+	// succeeded, so that what we know of it may be published.
 	ownRetryAt time.Time
 	ownListOK  bool
 	repaired   map[omemo.Address]bool
