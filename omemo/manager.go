@@ -20,6 +20,7 @@ import (
 	"go.mau.fi/libsignal/protocol"
 	"go.mau.fi/libsignal/serialize"
 	"go.mau.fi/libsignal/session"
+	"go.mau.fi/libsignal/signalerror"
 	"go.mau.fi/libsignal/state/record"
 	"go.mau.fi/libsignal/util/keyhelper"
 	"go.mau.fi/libsignal/util/optional"
@@ -48,6 +49,12 @@ var (
 	// input) turned into an error.
 	ErrInternal = errors.New("omemo: libsignal failed")
 )
+
+// IsReplay reports whether Decrypt failed because this device decrypted
+// the message before (its message key is spent: libsignal's "old
+// counter"): a copy seen again — from the archive, a carbon — not a broken
+// session.
+func IsReplay(err error) bool { return errors.Is(err, signalerror.ErrOldCounter) }
 
 // Address names a device: a bare JID and a device id.
 type Address struct {

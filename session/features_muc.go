@@ -26,6 +26,9 @@ import (
 // roomFeat is the features layer's state of one room.
 type roomFeat struct {
 	extra *roomExtra // the stanza being handled
+	// enc is the OMEMO stanza being handled: its features are applied
+	// once it is decrypted (roomEncryptedFeatures, omemo_muc.go).
+	enc *inMessage
 	// since: when each present occupant was first seen in this stay of
 	// ours; in rooms that show neither real JIDs nor occupant ids, a nick
 	// may correct only what it sent since then (XEP-0308 §5).
@@ -77,7 +80,10 @@ func (c *Client) roomMessageWith(rm *room, m *inMessage, raw []byte) {
 			rm.lastSeen = time.Now()
 			return
 		}
-		if m.Reply != nil && m.Reply.ID != "" {
+		if c.om != nil && isOMEMO(m) {
+			rm.feat.enc = m
+			defer func() { rm.feat.enc = nil }()
+		} else if m.Reply != nil && m.Reply.ID != "" {
 			body, _ := m.body()
 			rm.feat.extra = &roomExtra{replyTo: m.Reply.ID, body: stripFallback(body, m.Fallbacks, nsReply)}
 			defer func() { rm.feat.extra = nil }()
@@ -123,6 +129,11 @@ func (c *Client) roomFeatures(rm *room, m *inMessage) bool {
 	body, hasBody := m.body()
 	if st := m.chatState(); st != "" && !self && st != "gone" {
 		c.emit(ChatStateEvent{Account: c.acct, JID: roomJID, Nick: nick, State: st})
+	}
+	if c.om != nil && isOMEMO(m) {
+		// Its body is the fallback text: what it corrects, retracts or
+		// answers is applied after decryption.
+		return false
 	}
 	switch {
 	case m.Replace != nil && m.Replace.ID != "" && hasBody:
@@ -285,6 +296,17 @@ func (c *Client) sendRoomFeature(ctx context.Context, roomJID, body, element str
 	}
 	out := outMessage{ID: newID(), To: roomJID, Type: "groupchat", Body: body, Raw: element}
 	out.OriginID = &originID{ID: out.ID}
+	if body != "" && c.om != nil {
+		// In an encrypted private group the text (a correction's) is
+		// encrypted too; the feature element stays outside (legacy OMEMO).
+		if on, _ := c.wantEncryption(ctx, roomJID); on {
+			extra, err := c.encryptedStanza(ctx, roomJID, body)
+			if err != nil {
+				return err
+			}
+			out.Body, out.Raw = fallbackBody, extra+element
+		}
+	}
 	return c.send(ctx, out)
 }
 

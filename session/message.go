@@ -108,7 +108,8 @@ func (c *Client) storeIncoming(ctx context.Context, m *inMessage, raw []byte, ms
 		if msg.Direction == store.Outgoing {
 			from = c.acct
 		}
-		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, m); handled {
+		if handled, inserted := c.decryptInto(ctx, raw, &msg, from, c.chatFeatures(m)); handled {
+			c.liveArchived(ctx, msg) // the catch-up need not fetch it again
 			return inserted
 		}
 	}
@@ -233,6 +234,11 @@ func (c *Client) storeAndEmit(ctx context.Context, msg store.Message) bool {
 		c.emit(NoticeEvent{Account: c.acct, Text: "could not store a message from " + msg.Peer, Err: err})
 		return false
 	}
+	if inserted && msg.ReplyTo != "" {
+		if err := c.st.SetReplyTo(ctx, msg.ID, msg.ReplyTo); err != nil {
+			c.log.Error("store: reply", "err", err)
+		}
+	}
 	if inserted {
 		c.emit(MessageEvent{Account: c.acct, Message: msg})
 	}
@@ -342,6 +348,7 @@ func (c *Client) sendMessageWith(ctx context.Context, to, body, replyTo string) 
 		// A private message to an occupant (XEP-0045 §7.5).
 		m.Peer, m.Kind = j.String(), store.KindPrivate
 	}
+	c.presetEncryption(ctx, &m)
 	if _, err := c.st.AddMessage(ctx, &m); err != nil {
 		return store.Message{}, fmt.Errorf("store: %w", err)
 	}
@@ -390,6 +397,7 @@ func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
 				continue
 			}
 			if !on {
+				c.settleEncryption(ctx, &m, false)
 				c.transmitNow(ctx, m, "")
 				continue
 			}
@@ -398,10 +406,7 @@ func (c *Client) pumpOMEMO(ctx context.Context, peer string) {
 				c.failMessage(ctx, m, err.Error())
 				continue
 			}
-			if m.Encryption != "omemo" {
-				m.Encryption = "omemo"
-				_ = c.st.SetMessageEncryption(ctx, m.ID, "omemo")
-			}
+			c.settleEncryption(ctx, &m, true)
 			c.transmitNow(ctx, m, extra)
 		}
 	})

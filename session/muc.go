@@ -386,6 +386,7 @@ func (c *Client) SendGroupMessage(ctx context.Context, roomJID, body string) (st
 			Sender: rm.r.Nick(), SenderFull: c.acct, Body: body, Type: "groupchat",
 			OriginID: newID(), Timestamp: now, Received: now, State: store.StatePending,
 		}
+		c.presetEncryption(ctx, &m)
 		if _, err := c.st.AddMessage(context.WithoutCancel(ctx), &m); err != nil {
 			return fmt.Errorf("store: %w", err)
 		}

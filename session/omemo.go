@@ -51,9 +51,17 @@ func (e OMEMOEvent) account() string { return e.Account }
 // omemoState is the OMEMO part of the owner's state.
 type omemoState struct {
 	m        *omemo.Manager
-	lists    map[string][]uint32 // device lists known this run (bare JID → ids)
-	fetching map[string][]func() // device list fetches in flight, with waiters
-	repaired map[omemo.Address]bool
+	lists    map[string][]uint32                // device lists known this run (bare JID → ids)
+	fetching map[string][]func([]uint32, error) // device list fetches in flight, with waiters
+	// listFailedAt is when a JID's list last could not be read (not "does
+	// not exist": a timeout, an error): it is asked again after listRetry.
+	listFailedAt map[string]time.Time
+	// ownRetryAt, when set, is when publishOMEMO runs again after our own
+	// list could not be read; ownListOK says the last read (or push) of it
+	// succeeded, so that what we know of it may be published.
+	ownRetryAt time.Time
+	ownListOK  bool
+	repaired   map[omemo.Address]bool
 	// emptyAt is when a JID's list was last found empty or unreadable: it
 	// is asked again after emptyRetry (it may publish one any time, and
 	// without a presence subscription no notification tells us).
@@ -63,6 +71,7 @@ type omemoState struct {
 	rooms    map[string]*omemoRoom       // private groups' members (omemo_muc.go)
 	retry    map[omemo.Address]bool      // devices with messages waiting for a retry
 	failedAt map[omemo.Address]time.Time // last failed session build per device
+	failN    map[omemo.Address]int       // failed builds in a row per device
 	// rotatedAt is when the signed prekey's age was last checked.
 	rotatedAt time.Time
 }
@@ -79,7 +88,7 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if c.cfg.OMEMOManualTrust {
 		m.SetPolicy(omemo.PolicyManual)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func(){}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}, failN: map[omemo.Address]int{}}
 	c.loadRetries(ctx)
 	return nil
 }
@@ -98,7 +107,17 @@ func (c *Client) publishOMEMO(ctx context.Context) {
 		c.log.Error("omemo signed prekey rotation", "err", err)
 	}
 	c.om.rotatedAt = time.Now()
-	c.fetchDeviceList(ctx, c.acct, func(ids []uint32) {
+	c.om.ownRetryAt = time.Time{}
+	c.fetchDeviceListErr(ctx, c.acct, func(ids []uint32, err error) {
+		if err != nil {
+			// Unreadable is not empty: publishing now could drop our other
+			// devices from the list (and the id check needs it). Later.
+			c.om.ownListOK = false
+			c.om.ownRetryAt = time.Now().Add(ownListRetry)
+			c.log.Warn("omemo: our device list could not be read; not publishing, trying again later", "err", err, "retry", ownListRetry)
+			return
+		}
+		c.om.ownListOK = true
 		if changed, err := m.ClaimDeviceID(ctx, ids); err != nil {
 			c.log.Error("omemo device id", "err", err)
 			return
@@ -136,6 +155,14 @@ func (c *Client) publishBundle(ctx context.Context) {
 	}, nil)
 }
 
+// ownListRetry is how long after a failed read of our own device list it
+// is read again (and our device published); a var for tests.
+var ownListRetry = 30 * time.Second
+
+// listRetry is how long a contact's list that could not be read is
+// believed as it was known before it is asked again.
+const listRetry = 30 * time.Second
+
 // rotateCheckEvery is how often a running session checks the age of its
 // signed prekey.
 const rotateCheckEvery = time.Hour
@@ -143,7 +170,14 @@ const rotateCheckEvery = time.Hour
 // omemoTick replaces the signed prekey when it is too old (and
 // republishes the bundle); called from the owner loop's ticker.
 func (c *Client) omemoTick(ctx context.Context) {
-	if c.om == nil || c.conn == nil || !c.conn.online || time.Since(c.om.rotatedAt) < rotateCheckEvery {
+	if c.om == nil || c.conn == nil || !c.conn.online {
+		return
+	}
+	if !c.om.ownRetryAt.IsZero() && time.Now().After(c.om.ownRetryAt) {
+		c.publishOMEMO(ctx) // our list could not be read at login
+		return
+	}
+	if time.Since(c.om.rotatedAt) < rotateCheckEvery {
 		return
 	}
 	c.om.rotatedAt = time.Now()
@@ -192,35 +226,107 @@ func (c *Client) publishPEP(ctx context.Context, node string, build func(id stri
 }
 
 // fetchDeviceList asks for a device list (once at a time per JID) and
-// records it; done gets the ids (empty when the JID has none).
+// records it; done gets the ids. A failed fetch changes nothing: done
+// gets what was known (see fetchDeviceListErr).
 func (c *Client) fetchDeviceList(ctx context.Context, bare string, done func([]uint32)) {
+	c.fetchDeviceListErr(ctx, bare, func(ids []uint32, _ error) { done(ids) })
+}
+
+// fetchDeviceListErr is fetchDeviceList telling failures apart. Only an
+// answer that says the list does not exist (item-not-found, an empty node)
+// counts as an empty list. Any other failure
+// (timeout, disconnect, server error, a malformed list) leaves the known
+// list, in memory and in the store, as it was — treating it as empty would
+// drop devices from our view or, for our own list, from the published one
+// — and err says so; done then gets the list known before (in memory, or
+// the active devices stored by an earlier run).
+func (c *Client) fetchDeviceListErr(ctx context.Context, bare string, done func([]uint32, error)) {
 	if waiters, busy := c.om.fetching[bare]; busy {
-		c.om.fetching[bare] = append(waiters, func() { done(c.om.lists[bare]) })
+		c.om.fetching[bare] = append(waiters, done)
 		return
 	}
-	c.om.fetching[bare] = nil
+	c.om.fetching[bare] = []func([]uint32, error){}
 	c.iqRaw(ctx, omemo.FetchDeviceListIQ(newID(), bare), func(full []byte, err error) {
 		var ids []uint32
 		if err == nil {
 			ids, err = omemo.FindDeviceList(full)
 		}
-		var iqErr *IQError
-		if err != nil && !errors.Is(err, omemo.ErrNoItem) && !(errors.As(err, &iqErr) && (iqErr.Condition == "item-not-found" || iqErr.Condition == "forbidden")) {
-			c.log.Info("no omemo device list", "jid", bare, "err", err)
+		if err != nil && listAbsent(err) {
+			ids, err = nil, nil
 		}
-		c.setDeviceList(ctx, bare, ids)
-		if len(ids) == 0 {
-			c.om.emptyAt[bare] = time.Now()
+		if err != nil {
+			var iqErr *IQError
+			if errors.As(err, &iqErr) && iqErr.Condition == "forbidden" {
+				c.log.Info("omemo: device list not readable", "jid", bare)
+			} else {
+				c.log.Warn("omemo: device list not read; keeping the known one", "jid", bare, "err", err)
+			}
+			c.om.listFailedAt[bare] = time.Now()
+			if ids = c.knownDeviceList(ctx, bare); len(ids) == 0 {
+				c.om.emptyAt[bare] = time.Now() // nothing to keep: ask again soon
+			}
 		} else {
-			delete(c.om.emptyAt, bare)
+			delete(c.om.listFailedAt, bare)
+			c.setDeviceList(ctx, bare, ids)
+			if len(ids) == 0 {
+				c.om.emptyAt[bare] = time.Now()
+			} else {
+				delete(c.om.emptyAt, bare)
+			}
 		}
 		waiters := c.om.fetching[bare]
 		delete(c.om.fetching, bare)
-		done(ids)
+		done(ids, err)
 		for _, w := range waiters {
-			w()
+			w(ids, err)
 		}
 	})
+}
+
+// listAbsent reports whether a fetch error means that the device list does
+// not exist. forbidden does not: Prosody answers it to a stranger asking
+// about a node that does not exist, but also when the node's access model
+// keeps us out — then the devices we know are still there.
+func listAbsent(err error) bool {
+	if errors.Is(err, omemo.ErrNoItem) {
+		return true
+	}
+	var iqErr *IQError
+	return errors.As(err, &iqErr) && iqErr.Condition == "item-not-found"
+}
+
+// hasDevices reports whether bare has OMEMO devices: by this run's list,
+// or before it is known (just started, offline) by the active devices an
+// earlier run stored — the list fetched before sending has the last word.
+func (c *Client) hasDevices(ctx context.Context, bare string) bool {
+	if ids, ok := c.om.lists[bare]; ok {
+		return len(ids) > 0
+	}
+	recips, err := c.om.m.Recipients(ctx, bare)
+	return err == nil && len(recips) > 0
+}
+
+// knownDeviceList returns the list known for bare: this run's, else the
+// active devices an earlier run stored (put in memory, so that a contact
+// whose list cannot be read now keeps getting encrypted messages, and is
+// not asked again before listStale says so).
+func (c *Client) knownDeviceList(ctx context.Context, bare string) []uint32 {
+	if ids, ok := c.om.lists[bare]; ok {
+		return ids
+	}
+	recips, err := c.om.m.Recipients(ctx, bare)
+	if err != nil {
+		return nil
+	}
+	ids := make([]uint32, 0, len(recips)+1)
+	for _, a := range recips {
+		ids = append(ids, a.Device)
+	}
+	if bare == c.acct {
+		ids = append(ids, c.om.m.DeviceID())
+	}
+	c.om.lists[bare] = ids
+	return ids
 }
 
 // setDeviceList records a list and announces devices we had not seen.
@@ -230,10 +336,19 @@ func (c *Client) setDeviceList(ctx context.Context, bare string, ids []uint32) {
 	if err := c.om.m.SetDeviceList(ctx, bare, ids); err != nil {
 		c.log.Error("omemo device list", "err", err)
 	}
+	if !slices.Equal(old, ids) && (known || len(ids) > 0) {
+		// The header's "how many devices" may change: the UI asks again.
+		defer c.emit(OMEMOEvent{Account: c.acct, JID: bare, Kind: "devices"})
+	}
 	if !known {
 		return
 	}
 	for _, id := range ids {
+		if !slices.Contains(old, id) {
+			// Announced anew: its bundle is worth another look at once.
+			delete(c.om.failedAt, omemo.Address{JID: bare, Device: id})
+			delete(c.om.failN, omemo.Address{JID: bare, Device: id})
+		}
 		if !slices.Contains(old, id) && !(bare == c.acct && id == c.om.m.DeviceID()) {
 			c.emit(OMEMOEvent{Account: c.acct, JID: bare, Device: id, Kind: "new-device",
 				Text: fmt.Sprintf("%s has a new OMEMO device %d", bare, id)})
@@ -259,7 +374,11 @@ func (c *Client) deviceListEvent(from string, raw []byte) bool {
 		bare = j.Bare().String()
 	}
 	ctx := context.Background()
+	delete(c.om.listFailedAt, bare)
 	c.setDeviceList(ctx, bare, ids)
+	if bare == c.acct {
+		c.om.ownListOK = true // the server's word on our list
+	}
 	if bare == c.acct && !slices.Contains(ids, c.om.m.DeviceID()) {
 		// Another client published a list without us: put us back.
 		c.publishOMEMO(ctx)
@@ -350,19 +469,35 @@ func (c *Client) sessionsMissing(ctx context.Context, jids []string) bool {
 }
 
 // buildRetry is how long a device whose bundle did not give a session is
-// left alone (a broken or missing bundle is not fetched on every look).
-const buildRetry = time.Minute
+// left alone at most (a broken or missing bundle is not fetched on every
+// look). The first failures wait less (firstBuildRetry, doubling): a
+// device's id can reach its list before its bundle is published.
+const (
+	buildRetry      = time.Minute
+	firstBuildRetry = 2 * time.Second
+)
 
 func (c *Client) recentlyFailed(a omemo.Address) bool {
 	t, ok := c.om.failedAt[a]
-	return ok && time.Since(t) < buildRetry
+	if !ok {
+		return false
+	}
+	wait := buildRetry
+	if n := c.om.failN[a]; n > 0 && n <= 5 {
+		wait = min(buildRetry, firstBuildRetry<<(n-1))
+	}
+	return time.Since(t) < wait
 }
 
 // emptyRetry is how long an empty device list is believed.
 const emptyRetry = 3 * time.Second
 
-// listStale reports whether an empty list should be asked again.
+// listStale reports whether an empty list, or one that could not be
+// read, should be asked again.
 func (c *Client) listStale(bare string) bool {
+	if t, ok := c.om.listFailedAt[bare]; ok && time.Since(t) > listRetry {
+		return true
+	}
 	t, ok := c.om.emptyAt[bare]
 	return ok && time.Since(t) > emptyRetry
 }
@@ -380,8 +515,10 @@ func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func
 		if err != nil {
 			c.log.Info("omemo: no session with device", "jid", addr.JID, "device", addr.Device, "err", err)
 			c.om.failedAt[addr] = time.Now()
+			c.om.failN[addr]++
 		} else {
 			delete(c.om.failedAt, addr)
+			delete(c.om.failN, addr)
 		}
 		done(err)
 	})
@@ -406,7 +543,7 @@ func (c *Client) wantEncryption(ctx context.Context, peer string) (bool, error) 
 	case "omemo":
 		return true, nil
 	}
-	return len(c.om.lists[peer]) > 0, nil
+	return c.hasDevices(ctx, peer), nil
 }
 
 // prepareOMEMO learns the peer's devices (so the default choice is right)
@@ -428,6 +565,36 @@ func (c *Client) prepareOMEMO(ctx context.Context, peer string, send func()) {
 		}
 		c.ensureSessions(ctx, []string{peer, c.acct}, send)
 	})
+}
+
+// presetEncryption marks a new outgoing message encrypted when what is
+// known now says it will be, so that it shows so from the start;
+// settleEncryption corrects it when it goes out.
+func (c *Client) presetEncryption(ctx context.Context, m *store.Message) {
+	if c.om == nil || m.Kind != store.KindChat && m.Kind != store.KindGroupchat {
+		return
+	}
+	if on, err := c.wantEncryption(ctx, m.Peer); err == nil && on {
+		m.Encryption = "omemo"
+	}
+}
+
+// settleEncryption records how a queued message actually goes out and
+// tells the UI when that differs from what was stored.
+func (c *Client) settleEncryption(ctx context.Context, m *store.Message, on bool) {
+	want := ""
+	if on {
+		want = "omemo"
+	}
+	if m.Encryption == want {
+		return
+	}
+	m.Encryption = want
+	if err := c.st.SetMessageEncryption(ctx, m.ID, want); err != nil {
+		c.log.Error("store: message encryption", "err", err)
+		return
+	}
+	c.emit(MessageUpdatedEvent{Account: c.acct, Peer: m.Peer, ID: m.ID, What: "encryption"})
 }
 
 // encryptedStanza builds the OMEMO part of a message to peer: the
@@ -463,7 +630,11 @@ func (c *Client) encryptedStanza(ctx context.Context, peer, body string) (string
 // was not OMEMO (the caller stores it as usual). A message already stored
 // (same stanza-id or origin-id) is not decrypted again: its message key is
 // gone and a second attempt would only fail.
-func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string, m *inMessage) (handled, inserted bool) {
+//
+// apply, when set, applies the message's features (XEP-0308, 0424, 0444,
+// 0461) with the decrypted body, in the same transaction; it returns true
+// when the message changed another one and is not stored itself.
+func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Message, fromBare string, apply func(context.Context, *store.Message) bool) (handled, inserted bool) {
 	if c.om == nil {
 		return false, false
 	}
@@ -492,15 +663,25 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		if pt.NewSession && fromBare != c.acct {
 			c.om.kt = append(c.om.kt, pt.Sender)
 		}
+		if pt.NewSession {
+			// The sender's key is known now (trusted or not): the UI's
+			// count of devices may change. Held until the commit.
+			c.emit(OMEMOEvent{Account: c.acct, JID: fromBare, Device: enc.SID, Kind: "devices"})
+		}
 		if pt.KeyTransport {
 			return nil
 		}
-		if m != nil && c.applyFeatures(ctx, m, msg) {
-			return nil // an encrypted correction: applied to the original
+		if apply != nil && apply(ctx, msg) {
+			return nil // an encrypted correction, retraction…: applied to the original
 		}
 		inserted, err = c.st.AddMessage(ctx, msg)
 		if err != nil || !inserted {
 			return err
+		}
+		if msg.ReplyTo != "" {
+			if err := c.st.SetReplyTo(ctx, msg.ID, msg.ReplyTo); err != nil {
+				return err
+			}
 		}
 		msg.SenderDevice, msg.Untrusted = enc.SID, untrustedState(pt.Trust)
 		return c.st.SetOMEMOSender(ctx, msg.ID, msg.SenderDevice, msg.Untrusted)
@@ -511,6 +692,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		// Our own message sent from this device, back from the archive,
 		// or a key transport for another device: keep it out of the history.
 		c.log.Info("omemo message not encrypted for this device", "from", fromBare, "sid", enc.SID)
+		return true, false
+	case omemo.IsReplay(err):
+		// Decrypted here before (a correction or key transport, which
+		// leave no row to recognise it by): nothing to store or repair.
+		c.log.Info("omemo message seen again", "from", fromBare, "sid", enc.SID)
 		return true, false
 	case errors.Is(err, omemo.ErrNotForThisDevice):
 		// The sender did not encrypt it for us (it did not know or trust
@@ -548,6 +734,11 @@ func (c *Client) decryptInto(ctx context.Context, inner []byte, msg *store.Messa
 		}
 	}
 	return true, inserted
+}
+
+// chatFeatures applies a decrypted 1:1 message's features (decryptInto).
+func (c *Client) chatFeatures(m *inMessage) func(context.Context, *store.Message) bool {
+	return func(ctx context.Context, msg *store.Message) bool { return c.applyFeatures(ctx, m, msg) }
 }
 
 // alreadyStored reports whether msg (by stanza-id or origin-id) is stored.
@@ -650,7 +841,7 @@ func (c *Client) Encryption(ctx context.Context, peer string) (EncryptionState, 
 		}
 		c.refreshPeer(peer)
 		st.Setting = setting
-		st.Available = len(c.om.lists[peer]) > 0
+		st.Available = c.hasDevices(ctx, peer)
 		st.Enabled, _ = c.wantEncryption(ctx, peer)
 		recips, err := c.om.m.Recipients(ctx, peer, c.acct)
 		if err != nil {
@@ -754,6 +945,11 @@ func (c *Client) OMEMORemoveDevices(ctx context.Context, ids []uint32) error {
 	return c.online(ctx, func(done func(error)) {
 		if c.om == nil {
 			done(errors.New("OMEMO is off for this account"))
+			return
+		}
+		if !c.om.ownListOK {
+			// Publishing a list we could not read would drop devices.
+			done(errors.New("our OMEMO device list could not be read from the server yet; try again later"))
 			return
 		}
 		cur := slices.DeleteFunc(slices.Clone(c.om.lists[c.acct]), func(id uint32) bool {

@@ -262,7 +262,7 @@ func (c *Client) wantRoomEncryption(roomJID, setting string) bool {
 		return false
 	}
 	for j := range or.members {
-		if len(c.om.lists[j]) == 0 {
+		if !c.hasDevices(context.Background(), j) {
 			return false
 		}
 	}
@@ -297,7 +297,7 @@ func (c *Client) omemoRoomMessage(rm *room, raw []byte, evs []muc.Event) []muc.E
 		} else if !g.Delay.IsZero() {
 			real = mucItemJID(raw) // room history: the room's own item, the last one
 		}
-		c.storeGroupOMEMO(context.Background(), rm, g, raw, bareOf(real), false)
+		c.storeGroupOMEMO(context.Background(), rm, g, raw, rm.feat.enc, bareOf(real), false)
 	}
 	return out
 }
@@ -319,15 +319,16 @@ func (c *Client) omemoRoomArchived(q *mamQueryState, m *inMessage, msg store.Mes
 	if real == c.acct {
 		g.IsSelf = true
 	}
-	if c.storeGroupOMEMO(context.Background(), rm, g, raw, real, true) {
+	if c.storeGroupOMEMO(context.Background(), rm, g, raw, m, real, true) {
 		q.added++
 	}
 	return true
 }
 
 // storeGroupOMEMO decrypts and stores one OMEMO room message whose sender's
-// real bare JID is real ("" if unknown).
-func (c *Client) storeGroupOMEMO(ctx context.Context, rm *room, g muc.GroupMessage, raw []byte, real string, archived bool) bool {
+// real bare JID is real ("" if unknown); m, when known, is the stanza
+// whose features are applied after decryption.
+func (c *Client) storeGroupOMEMO(ctx context.Context, rm *room, g muc.GroupMessage, raw []byte, m *inMessage, real string, archived bool) bool {
 	roomJID := rm.r.JID()
 	now := time.Now().UTC()
 	msg := store.Message{
@@ -375,8 +376,73 @@ func (c *Client) storeGroupOMEMO(ctx context.Context, rm *room, g muc.GroupMessa
 		}
 		return inserted
 	}
-	_, inserted := c.decryptInto(ctx, raw, &msg, real, nil)
+	var apply func(context.Context, *store.Message) bool
+	if m != nil {
+		apply = func(ctx context.Context, msg *store.Message) bool {
+			return c.roomEncryptedFeatures(ctx, rm, m, msg, real)
+		}
+	}
+	_, inserted := c.decryptInto(ctx, raw, &msg, real, apply)
 	return inserted
+}
+
+// roomEncryptedFeatures applies the features of a decrypted private group
+// message: a correction with the decrypted text, a retraction, reactions;
+// a reply is noted on msg. The author is the one whose device the message
+// was decrypted from (real): stronger than the nick, and the same whether
+// the message is live or from the archive. It returns true when the
+// message is consumed.
+func (c *Client) roomEncryptedFeatures(ctx context.Context, rm *room, m *inMessage, msg *store.Message, real string) bool {
+	roomJID := rm.r.JID()
+	author := func(orig store.Message) bool {
+		if orig.Kind != store.KindGroupchat || orig.Peer != roomJID {
+			return false
+		}
+		if orig.Direction == store.Outgoing {
+			return real == c.acct
+		}
+		return orig.SenderFull != "" && bareOf(orig.SenderFull) == real
+	}
+	change := func(ref, what string, f func(store.Message) error) bool {
+		orig, err := c.st.FindRef(ctx, c.acct, roomJID, ref)
+		if err != nil || !author(orig) {
+			c.log.Info("ignoring an encrypted room "+what+" of an unknown or foreign message", "room", roomJID, "from", real)
+			return what != "correction" // a correction stays as a message: nothing is lost
+		}
+		if err := f(orig); err != nil {
+			c.log.Error("store: "+what, "err", err)
+			return true
+		}
+		c.emit(MessageUpdatedEvent{Account: c.acct, Peer: roomJID, ID: orig.ID, What: map[string]string{"correction": "corrected", "retraction": "retracted"}[what]})
+		return true
+	}
+	switch {
+	case m.Replace != nil && m.Replace.ID != "" && msg.Body != "":
+		return change(m.Replace.ID, "correction", func(orig store.Message) error { return c.st.Correct(ctx, orig.ID, msg.Body) })
+	case m.Retract != nil && m.Retract.ID != "":
+		return change(m.Retract.ID, "retraction", func(orig store.Message) error {
+			if orig.Retracted {
+				return nil
+			}
+			return c.st.Retract(ctx, orig.ID)
+		})
+	case m.Reactions != nil && m.Reactions.ID != "":
+		orig, err := c.st.FindRef(ctx, c.acct, roomJID, m.Reactions.ID)
+		if err != nil {
+			return true
+		}
+		if err := c.st.SetReactions(ctx, orig.ID, real, cleanReactions(m.Reactions.Reactions)); err != nil {
+			c.log.Error("store: reactions", "err", err)
+			return true
+		}
+		c.emit(MessageUpdatedEvent{Account: c.acct, Peer: roomJID, ID: orig.ID, What: "reactions"})
+		return true
+	}
+	if m.Reply != nil && m.Reply.ID != "" {
+		msg.ReplyTo = m.Reply.ID
+		msg.Body = stripFallback(msg.Body, m.Fallbacks, nsReply)
+	}
+	return false
 }
 
 // mucItemJID returns the jid of the last <x xmlns=muc#user><item/> of a
@@ -450,15 +516,39 @@ func (c *Client) setRoomEncryption(ctx context.Context, roomJID, setting string)
 }
 
 // RoomMembers returns the real JIDs a message to a private group is
-// encrypted to (besides our own devices).
+// encrypted to (besides our own devices). Online, the room's member lists
+// are read first unless they are fresh; offline, what is known.
 func (c *Client) RoomMembers(ctx context.Context, roomJID string) ([]string, error) {
 	var out []string
 	err := c.do(ctx, func() error {
 		if c.om == nil {
 			return errors.New("OMEMO is off for this account")
 		}
+		if !c.isRoom(roomJID) {
+			return fmt.Errorf("not in %s: /join it first", roomJID)
+		}
 		out = slices.DeleteFunc(c.omemoJIDs(roomJID), func(j string) bool { return j == c.acct })
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	var fresh []string // written on the owner goroutine before done
+	err = c.online(ctx, func(done func(error)) {
+		if !c.privateGroup(roomJID) {
+			done(errNotPrivate(roomJID))
+			return
+		}
+		c.loadRoomMembers(context.WithoutCancel(ctx), roomJID, func() {
+			fresh = slices.DeleteFunc(c.omemoJIDs(roomJID), func(j string) bool { return j == c.acct })
+			done(nil)
+		})
+	})
+	switch {
+	case err == nil:
+		return fresh, nil
+	case errors.Is(err, ErrOffline):
+		return out, nil
+	}
+	return nil, err
 }

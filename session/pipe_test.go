@@ -28,6 +28,9 @@ type fakeServer struct {
 	s        *xmpp.Session
 	received []string // raw top-level elements from the client
 	noPong   bool     // do not answer pings
+	// answer, when set, may answer an IQ get/set itself: it returns the
+	// whole reply ("" leaves it to the defaults below).
+	answer   func(iq inIQ, raw string) string
 	sessions chan *xmpp.Session
 }
 
@@ -90,7 +93,7 @@ func (fs *fakeServer) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartE
 	}
 	fs.mu.Lock()
 	fs.received = append(fs.received, string(raw))
-	noPong := fs.noPong
+	noPong, answer := fs.noPong, fs.answer
 	fs.mu.Unlock()
 	if start.Name.Local != "iq" {
 		return nil
@@ -101,6 +104,19 @@ func (fs *fakeServer) HandleXMPP(t xmlstream.TokenReadEncoder, start *xml.StartE
 	}
 	if iq.Type != "get" && iq.Type != "set" {
 		return nil
+	}
+	if answer != nil {
+		if reply := answer(iq, string(raw)); reply != "" {
+			// On the handler's own encoder: an IQ left unanswered gets
+			// mellium's default error.
+			if _, err := xmlstream.Copy(t, xml.NewDecoder(strings.NewReader(reply))); err != nil {
+				return err
+			}
+			if f, ok := t.(xmlstream.Flusher); ok {
+				return f.Flush()
+			}
+			return nil
+		}
 	}
 	switch {
 	case iq.Ping != nil && noPong:

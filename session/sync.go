@@ -245,7 +245,7 @@ func (c *Client) mamResult(from string, r *mamResult) {
 			from = c.acct
 		}
 		decrypt := func(ctx context.Context) error {
-			if _, inserted := c.decryptInto(ctx, wrapMessage(inner), &msg, from, inner); inserted {
+			if _, inserted := c.decryptInto(ctx, wrapMessage(inner), &msg, from, c.chatFeatures(inner)); inserted {
 				q.added++
 			}
 			return nil

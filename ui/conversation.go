@@ -126,8 +126,8 @@ func (m *Model) send(body string) tea.Cmd {
 		m.status.Error("no conversation is open: select a contact, or type /msg JID text")
 		return nil
 	}
-	if m.holdPlain(body) {
-		return nil
+	if held, cmd := m.holdPlain(body); held {
+		return cmd
 	}
 	m.help.open = false
 	m.nextTemp--
@@ -141,6 +141,9 @@ func (m *Model) send(body string) tea.Cmd {
 		Body:      body,
 		Timestamp: m.now().UTC(),
 		State:     store.StatePending,
+	}
+	if m.omemo.enc[convKey{i, peer}].Enabled {
+		echo.Encryption = "omemo"
 	}
 	m.chat.Append(m.newItem(i, echo))
 	m.chat.scroll = 0

@@ -251,6 +251,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 
 	case session.StateEvent:
 		m.onState(msg)
+		return m, m.encryptionOnState(msg)
 	case session.RosterEvent:
 		if a := m.account(msg.Account); a != nil {
 			a.setContacts(msg.Contacts)
@@ -263,7 +264,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 			m.roster.Invalidate()
 		}
 	case session.MessageEvent:
-		return m, m.onMessage(msg)
+		return m, tea.Batch(m.onMessage(msg), m.encryptionOnMessage(msg))
 	case session.MessageStateEvent:
 		m.onMessageState(msg)
 	case session.SubscriptionRequestEvent:

@@ -48,10 +48,12 @@ type convKey struct {
 	peer string
 }
 
-// heldSend is a plain message waiting for the user's y/n.
+// heldSend is a plain message waiting for the user's y/n, or (checking)
+// for a fresh answer of Encryption before the question is asked.
 type heldSend struct {
-	key  convKey
-	body string
+	key      convKey
+	body     string
+	checking bool
 }
 
 // omemoUI is the model's OMEMO state: what it knows of each conversation's
@@ -92,6 +94,10 @@ type omemoListMsg struct {
 	fp, uri string
 	devices []omemo.DeviceInfo
 	err     error
+	// A room's listing: each member's devices (omemo_members.go).
+	room       bool
+	members    []memberDevices
+	membersErr error
 }
 
 // omemoOpMsg is the answer of a trust, verify, remove or encryption
@@ -129,7 +135,7 @@ type omemoCommand struct {
 
 func omemoCommands() []omemoCommand {
 	return []omemoCommand{
-		{"fingerprint", "[JID]", "your device id and fingerprint; with JID, each of their devices with its trust state", (*Model).omemoFingerprint},
+		{"fingerprint", "[JID|ROOM]", "your device id and fingerprint; with JID, each of their devices with its trust state; with a private group, every member's devices", (*Model).omemoFingerprint},
 		{"trust", "JID FINGERPRINT", "trust the device of JID with that fingerprint (spaces allowed)", func(m *Model, i int, o OMEMO, args string) tea.Cmd {
 			return m.omemoTrust(i, o, args, "trust", omemo.Trusted)
 		}},
@@ -212,7 +218,7 @@ func (m *Model) cmdOMEMO(args string) tea.Cmd {
 func (m *Model) omemoFingerprint(i int, o OMEMO, args string) tea.Cmd {
 	jid := ""
 	if args != "" {
-		bare, _, ok := m.jidArg(args, "/omemo fingerprint [JID]")
+		bare, _, ok := m.jidArg(args, "/omemo fingerprint [JID|ROOM]")
 		if !ok {
 			return nil
 		}
@@ -309,12 +315,20 @@ func (m *Model) omemoListCmd(i int, o OMEMO, what, jid string) tea.Cmd {
 	if what == "devices" {
 		jid = own
 	}
+	_, isRoom := m.accts[i].rooms[jid]
+	isRoom = isRoom && what == "fingerprint"
+	lister, _ := m.accts[i].client.(roomMemberLister)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, opTimeout)
 		defer cancel()
 		out := omemoListMsg{acct: i, what: what, jid: jid}
 		out.id, out.fp, out.uri, out.err = o.OMEMOOwn(ctx)
-		if out.err == nil && jid != "" {
+		switch {
+		case out.err != nil || jid == "":
+		case isRoom:
+			out.room = true
+			out.members, out.membersErr = roomMemberDevices(ctx, lister, o, jid)
+		default:
 			out.devices, out.err = o.OMEMODevices(ctx, jid)
 		}
 		return out
@@ -364,12 +378,19 @@ func (m *Model) onOMEMOMsg(msg omemoMsg) tea.Cmd {
 		if msg.err != nil {
 			m.log.Warn("omemo state", "peer", msg.key.peer, "err", msg.err)
 			delete(m.omemo.enc, msg.key)
+			if h := m.omemo.held; h != nil && h.checking && h.key == msg.key {
+				h.checking = false // no answer: ask the user
+				m.status.Error("send unencrypted? y/n")
+			}
 			return nil
 		}
 		old, had := m.omemo.enc[msg.key]
 		m.omemo.enc[msg.key] = msg.state
 		if had && old.Setting != msg.state.Setting {
 			delete(m.omemo.confirmed, msg.key)
+		}
+		if h := m.omemo.held; h != nil && h.checking && h.key == msg.key {
+			return m.decideHeld()
 		}
 	case omemoListMsg:
 		return m.onOMEMOList(msg)
@@ -415,7 +436,12 @@ func (m *Model) onOMEMOList(msg omemoListMsg) tea.Cmd {
 	default:
 		p.title = "OMEMO fingerprints"
 		p.text = fingerprintLines(m, a, msg)
+		if msg.room {
+			p.title = "OMEMO fingerprints of the group's members"
+			p.text = roomFingerprintLines(m, a, msg)
+		}
 	}
+	p.jid = msg.jid
 	return nil
 }
 
@@ -459,7 +485,14 @@ func fingerprintLines(m *Model, a *accountState, msg omemoListMsg) []string {
 		return append(lines, who+" has no known OMEMO device.", "Esc closes.")
 	}
 	lines = append(lines, "Devices of "+who+":")
-	for _, d := range msg.devices {
+	lines = append(lines, m.deviceLines(who, msg.devices)...)
+	return append(lines, "", "/omemo trust|untrust JID FINGERPRINT decides; /omemo verify URI verifies. Esc closes.")
+}
+
+// deviceLines describes the devices of who (sanitized), for the listings.
+func (m *Model) deviceLines(who string, devs []omemo.DeviceInfo) []string {
+	var lines []string
+	for _, d := range devs {
 		state := d.Trust.String()
 		if !d.Active {
 			state += ", gone"
@@ -476,7 +509,7 @@ func fingerprintLines(m *Model, a *accountState, msg omemoListMsg) []string {
 			lines = append(lines, "    /omemo trust "+who+" "+sanitize.Line(plainHex(d.Fingerprint)))
 		}
 	}
-	return append(lines, "", "/omemo trust|untrust JID FINGERPRINT decides; /omemo verify URI verifies. Esc closes.")
+	return lines
 }
 
 func ownDeviceLines(m *Model, a *accountState, msg omemoListMsg) []string {
@@ -547,6 +580,9 @@ func (m *Model) onOMEMOOp(msg omemoOpMsg) tea.Cmd {
 		// The listing shows trust states: show it again as it is now.
 		if o := m.omemoOf(msg.acct); o != nil {
 			what, jid := "fingerprint", msg.peer
+			if m.omemo.pane.jid != "" && m.omemo.pane.jid != a.jid {
+				jid = m.omemo.pane.jid // the room (or contact) listed
+			}
 			if msg.op == "remove" {
 				what = "devices"
 			}
@@ -592,23 +628,85 @@ func encryptionText(st encryptionState) string {
 }
 
 // holdPlain reports whether a message must wait for the user's consent to
-// go in clear: the conversation is not encrypted now but was before.
-func (m *Model) holdPlain(body string) bool {
+// go in clear: the conversation is not encrypted now but was before, or the
+// user switched encryption off here. When only the history says it was
+// encrypted, the state may be older than what just arrived (a device list,
+// an encrypted message): the message waits for a fresh answer first and
+// the question is asked only if that still says plain (decideHeld).
+func (m *Model) holdPlain(body string) (bool, tea.Cmd) {
 	if !m.chat.open || !encryptable(m.chat.kind) || m.omemoOf(m.chat.acct) == nil {
-		return false
+		return false, nil
 	}
 	m.omemo.init()
 	k := convKey{m.chat.acct, m.chat.peer}
 	st, ok := m.omemo.enc[k]
-	if !ok || st.Enabled || m.omemo.confirmed[k] {
-		return false
+	if ok && st.Enabled || m.omemo.confirmed[k] {
+		return false, nil
 	}
-	if !m.omemo.switched[k] && !m.chat.hadEncrypted() {
-		return false
+	if h := m.omemo.held; h != nil && h.checking {
+		// One at a time: this one goes back to the input.
+		if m.input.Value() == "" {
+			m.input.SetValue(body)
+		}
+		m.status.Info("one moment: checking the encryption…")
+		return true, nil
 	}
-	m.omemo.held = &heldSend{key: k, body: body}
+	switched := m.omemo.switched[k]
+	if !switched && !m.chat.hadEncrypted() {
+		return false, nil
+	}
+	if switched {
+		m.omemo.held = &heldSend{key: k, body: body}
+		m.status.Error("send unencrypted? y/n")
+		return true, nil
+	}
+	m.omemo.held = &heldSend{key: k, body: body, checking: true}
+	m.status.Info("checking the encryption…")
+	return true, m.encryptionCmd(k)
+}
+
+// decideHeld sends the held message when the fresh state says it will be
+// encrypted, and asks the user otherwise.
+func (m *Model) decideHeld() tea.Cmd {
+	h := m.omemo.held
+	h.checking = false
+	if !m.chat.IsOpen(h.key.acct, h.key.peer) {
+		m.omemo.held = nil
+		m.status.Error("the conversation changed: nothing sent")
+		return nil
+	}
+	if st := m.omemo.enc[h.key]; st.Enabled {
+		m.omemo.held = nil
+		m.status.Info("")
+		return m.send(h.body)
+	}
 	m.status.Error("send unencrypted? y/n")
-	return true
+	return nil
+}
+
+// encryptionOnState asks again about the open conversation when its
+// account comes online: asked before, the session could not yet learn
+// the contact's devices.
+func (m *Model) encryptionOnState(ev session.StateEvent) tea.Cmd {
+	if i, ok := m.byAcct[ev.Account]; !ok || ev.State != session.Online || !m.chat.open || m.chat.acct != i {
+		return nil
+	}
+	return m.refreshEncryption()
+}
+
+// encryptionOnMessage asks again about the open conversation when an
+// encrypted message arrives in it while the header says plain, does not
+// know, or lacks a device's key: the contact's devices (and the sender's
+// key, with the session the message started) were learned on the way.
+func (m *Model) encryptionOnMessage(ev session.MessageEvent) tea.Cmd {
+	i, ok := m.byAcct[ev.Account]
+	if !ok || ev.Message.Encryption == "" || !m.chat.IsOpen(i, ev.Message.Peer) {
+		return nil
+	}
+	if st, known := m.omemo.enc[convKey{i, ev.Message.Peer}]; known && st.Enabled && st.Devices > 0 && st.Untrusted == 0 {
+		return nil // nothing the message could improve
+	}
+	return m.refreshEncryption()
 }
 
 // hadEncrypted reports whether a loaded message of the pane was encrypted.
@@ -625,6 +723,17 @@ func (p *chatPane) hadEncrypted() bool {
 // keys it leaves alone (ctrl+c still quits).
 func (m *Model) answerPlain(k tea.KeyPressMsg) (tea.Cmd, bool) {
 	h := m.omemo.held
+	if h.checking {
+		if k.String() == "esc" {
+			m.omemo.held = nil
+			if m.chat.IsOpen(h.key.acct, h.key.peer) && m.input.Value() == "" {
+				m.input.SetValue(h.body)
+			}
+			m.status.Info("not sent")
+			return nil, true
+		}
+		return nil, false // typing goes on while the answer comes
+	}
 	switch k.String() {
 	case "y", "Y":
 		m.omemo.held = nil
@@ -725,7 +834,11 @@ func omemoEventText(a *accountState, msg deviceNoticeMsg) string {
 		case omemo.Untrusted:
 			s += " — untrusted: it gets no messages"
 		default:
-			s += " — undecided: /omemo trust " + sanitize.Line(ev.JID) + " " + sanitize.Line(plainHex(ev.Fingerprint))
+			if plainHex(ev.Fingerprint) == "" {
+				s += " — its key is not fetched yet"
+			} else {
+				s += " — undecided: /omemo trust " + sanitize.Line(ev.JID) + " " + sanitize.Line(plainHex(ev.Fingerprint))
+			}
 		}
 	} else if extra != "" {
 		s += " — " + extra

@@ -18,6 +18,7 @@ type omemoPane struct {
 	text   []string
 	qr     [][]bool
 	scroll int
+	jid    string // whose devices are listed ("" for none)
 }
 
 // close hides the pane.

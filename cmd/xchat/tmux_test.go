@@ -60,7 +60,7 @@ func TestTUITwoUsersChat(t *testing.T) {
 	const hello = "hi bob, this is alice typing in tmux"
 	sa.SendText(hello)
 	sa.SendKeys("Enter")
-	sa.WaitForText("me: " + hello + " ✓")
+	sa.WaitForText("me: " + hello + " 🔒 ✓") // OMEMO is on by default
 
 	// Bob has no conversation open: the roster counts it as unread.
 	screen := sb.WaitFor("an unread count for alice", func(s string) bool {
@@ -91,7 +91,7 @@ func TestTUITwoUsersChat(t *testing.T) {
 	const reply = "hello alice, bob answering"
 	sb.SendText(reply)
 	sb.SendKeys("Enter")
-	sb.WaitForText("me: " + reply + " ✓")
+	sb.WaitForText("me: " + reply + " 🔒 ✓")
 	screen = sa.WaitForText(bob.JID + ": " + reply)
 	if n, ok := unreadOf(screen, bob.JID); !ok || n != "" {
 		t.Errorf("alice's roster shows unread %q for the open conversation:\n%s", n, tmuxtest.Frame(screen))
