@@ -3,6 +3,9 @@ package demo
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -208,7 +211,8 @@ func EchoBot(ctx context.Context, c *session.Client) {
 			}
 			if !greeted[key] && strings.HasPrefix(e.Resource, "xchat") {
 				greeted[key] = true
-				_, _ = c.SendMessage(ctx, e.JID, "Hi, I am bob, an echo bot on this throwaway server. Type a message and press Enter; I will send it back.")
+				_, _ = c.SendMessage(ctx, e.JID, "Hi, I am bob, an echo bot on this throwaway server. Type a message and press Enter; I will send it back. And here is a photo, to show how pictures look:")
+				go sendPhoto(ctx, c, e.JID)
 			}
 		}
 	}
@@ -223,4 +227,48 @@ func (w *World) Close() {
 	if w.Server != nil {
 		_ = w.Server.Stop()
 	}
+}
+
+// sendPhoto uploads a generated picture to bob's server and sends its link:
+// the demo's way to show thumbnails in the chat.
+func sendPhoto(ctx context.Context, c *session.Client, to string) {
+	dir, err := os.MkdirTemp("", "xchat-demo-photo")
+	if err != nil {
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "sunset.png")
+	if err := writePicture(path); err != nil {
+		return
+	}
+	_, _ = c.SendFile(ctx, to, path, nil)
+}
+
+// writePicture draws a small landscape: a sky from blue to orange, a sun,
+// and a green hill.
+func writePicture(path string) error {
+	const w, h = 320, 200
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			t := float64(y) / h
+			c := color.RGBA{uint8(40 + 215*t), uint8(80 + 90*t), uint8(200 - 150*t), 255}
+			if dx, dy := x-220, y-120; dx*dx+dy*dy < 900 {
+				c = color.RGBA{255, 220, 90, 255}
+			}
+			if dx := float64(x-120) / 200; float64(y) > 150-60*(1-dx*dx) {
+				c = color.RGBA{50, uint8(120 + y/4), 60, 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,7 +1,9 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"image/png"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -60,6 +62,17 @@ func TestDemoWorld(t *testing.T) {
 		}
 	}
 	wait("greeting", func(m store.Message) bool { return strings.HasPrefix(m.Body, "Hi, I am bob") })
+	// Then a photo: a link alice's client can fetch and show.
+	photo := wait("photo", func(m store.Message) bool {
+		return strings.HasPrefix(m.Body, "aesgcm://") || strings.HasPrefix(m.Body, "https://")
+	})
+	f, err := alice.FetchFile(ctx, photo.Body, 0)
+	if err != nil {
+		t.Fatalf("fetching bob's photo: %v", err)
+	}
+	if _, err := png.Decode(bytes.NewReader(f.Data)); err != nil {
+		t.Fatalf("bob's photo is not a PNG: %v", err)
+	}
 
 	// The first message may go out before bob's device is known; keep
 	// writing until an answer comes back encrypted.
