@@ -251,7 +251,7 @@ func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 
 	case session.StateEvent:
 		m.onState(msg)
-		return m, m.encryptionOnState(msg)
+		return m, tea.Batch(m.encryptionOnState(msg), m.archiveOnState(msg))
 	case session.RosterEvent:
 		if a := m.account(msg.Account); a != nil {
 			a.setContacts(msg.Contacts)

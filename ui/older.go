@@ -149,6 +149,17 @@ func (m *Model) onArchiveLoaded(msg archiveLoadedMsg) tea.Cmd {
 	return nil
 }
 
+// archiveOnState asks the archive again when the open conversation's
+// account comes online after a fetch found it offline.
+func (m *Model) archiveOnState(ev session.StateEvent) tea.Cmd {
+	p := &m.chat
+	if ev.State != session.Online || !p.open || p.hist.failed != "offline" || m.account(ev.Account) != m.accts[p.acct] {
+		return nil
+	}
+	p.hist.failed = ""
+	return m.topInView()
+}
+
 // topInView fetches the archive page before the stored top when the top
 // of the pane is on screen and the store has nothing older: a short
 // conversation, or paging that reached the store's first message.

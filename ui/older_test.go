@@ -228,7 +228,13 @@ func TestArchiveFetchOffline(t *testing.T) {
 	if s := h.screen(); !strings.Contains(s, "beginning of what is stored (offline)") {
 		t.Fatalf("marker:\n%s", s)
 	}
+	// Coming online asks again by itself: the marker does not stay
+	// "offline" while the account is online.
 	arch.err = nil
+	h.send(session.StateEvent{Account: me, State: session.Online})
+	if s := h.screen(); strings.Contains(s, "(offline)") {
+		t.Fatalf("marker still says offline when online:\n%s", s)
+	}
 	h.press("pgup")
 	if first, _ := bodyNumbers(t, h); first != 0 {
 		t.Fatalf("pane starts at m%03d after going online", first)
