@@ -46,6 +46,9 @@ const overlayDelay = 50 * time.Millisecond
 // overlayCacheMax bounds the encoded sequences kept.
 const overlayCacheMax = 64
 
+// overlayRowsMax bounds the reserved rows remembered.
+const overlayRowsMax = 4096
+
 // overlayMark starts the colour of reserved cells: 38;2;1;ROW;SLOT.
 const overlayMark = "\x1b[38;2;1;"
 
@@ -227,10 +230,18 @@ func (m *Model) overlayAfter(msg tea.Msg) tea.Cmd {
 		if m.media.proto == media.Sixel {
 			query = tea.Raw("\x1b[16t") // cell size in pixels (XTWINOPS)
 		}
-	case tea.BackgroundColorMsg:
-		ov.force = true
+	case tea.BackgroundColorMsg, tea.ResumeMsg:
+		ov.force = true // restyled, or redrawn after a suspension
 	case overlayPaintMsg:
 		return nil
+	}
+	if len(ov.rows) > overlayRowsMax {
+		// Rows of old widths and dropped images: forget them all and
+		// let the pane reserve its cells again.
+		clear(ov.rows)
+		for i := range m.chat.items {
+			m.chat.items[i].width = 0
+		}
 	}
 	want := m.overlayLayout()
 	if !ov.force && slices.EqualFunc(want, ov.want, func(a, b placement) bool {

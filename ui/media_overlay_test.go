@@ -144,9 +144,20 @@ func TestITerm2InlineThumbnailOverlay(t *testing.T) {
 		t.Fatalf("repainted on a keystroke: %d", len(out))
 	}
 	// Selecting the message keeps the reserved cells as they are.
+	h.m.input.SetValue("")
 	h.press("esc")
-	if out := paints(h); len(out) != 0 || len(frameReserved(t, h)) != 1 {
-		t.Fatalf("selection: %d paints, reserved %v", len(out), frameReserved(t, h))
+	if out := paints(h); !h.m.sel.active || len(out) != 0 || len(frameReserved(t, h)) != 1 {
+		t.Fatalf("selection %v: %d paints, reserved %v", h.m.sel.active, len(out), frameReserved(t, h))
+	}
+	// A new message moves the thumbnail up: painted at its new cells.
+	h.press("esc")
+	msg := h.store.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+		Body: "nice", Timestamp: testNow, Sender: alice, Kind: store.KindChat})
+	h.send(session.MessageEvent{Account: me, Message: msg})
+	moved := frameReserved(t, h)
+	out = paints(h)
+	if len(moved) != 1 || moved[0].y != res[0].y-1 || len(out) != 1 || cups(out[0])[0] != [2]int{moved[0].y + 1, moved[0].x + 1} {
+		t.Fatalf("after a new message: reserved %+v (was %+v), paints %d", moved, res, len(out))
 	}
 	// A resize repaints even where nothing moved.
 	h.send(tea.WindowSizeMsg{Width: h.m.width, Height: h.m.height})
