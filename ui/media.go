@@ -256,7 +256,7 @@ func (m *Model) onMediaMsg(msg tea.Msg) (tea.Cmd, bool) {
 		return m.onKittyView(msg), true
 	case overlayPaintMsg:
 		return m.paintOverlay(msg), true
-	case uv.CellSizeEvent:
+	case uv.CellSizeEvent, uv.PixelSizeEvent:
 		m.onCellSize(msg)
 		return nil, true
 	}

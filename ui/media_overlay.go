@@ -57,6 +57,7 @@ type overlayState struct {
 	// cellW, cellH: the terminal's cell size in pixels (Sixel), 0 until
 	// it answers; Sixel thumbnails are half blocks until then.
 	cellW, cellH int
+	cellExact    bool // the terminal reported its cell size (not derived)
 	slots        map[string]int         // url → slot, which the reserved colour carries
 	nextSlot     int                    //
 	rows         map[string]overlayCell // reserved row → its image row
@@ -228,7 +229,9 @@ func (m *Model) overlayAfter(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		ov.force = true // the renderer redraws everything
 		if m.media.proto == media.Sixel {
-			query = tea.Raw("\x1b[16t") // cell size in pixels (XTWINOPS)
+			// Cell size in pixels, and the window's for terminals that
+			// only answer that (XTWINOPS).
+			query = tea.Raw("\x1b[16t\x1b[14t")
 		}
 	case tea.BackgroundColorMsg, tea.ResumeMsg:
 		ov.force = true // restyled, or redrawn after a suspension
@@ -259,13 +262,26 @@ func (m *Model) overlayAfter(msg tea.Msg) tea.Cmd {
 }
 
 // onCellSize records the terminal's cell size; Sixel thumbnails become
-// reserved cells once it is known.
-func (m *Model) onCellSize(e uv.CellSizeEvent) {
+// reserved cells once it is known. A window size in pixels gives it too
+// (rounded down: the image stays inside its cells), unless the terminal
+// also reported the cell size itself.
+func (m *Model) onCellSize(e uv.Event) {
 	ov := &m.media.ov
-	if !ov.on || e.Width <= 0 || e.Height <= 0 || e.Width == ov.cellW && e.Height == ov.cellH {
+	var w, h int
+	switch e := e.(type) {
+	case uv.CellSizeEvent:
+		w, h = e.Width, e.Height
+		ov.cellExact = true
+	case uv.PixelSizeEvent:
+		if ov.cellExact || m.width <= 0 || m.height <= 0 {
+			return
+		}
+		w, h = e.Width/m.width, e.Height/m.height
+	}
+	if !ov.on || w <= 0 || h <= 0 || w == ov.cellW && h == ov.cellH {
 		return
 	}
-	ov.cellW, ov.cellH = e.Width, e.Height
+	ov.cellW, ov.cellH = w, h
 	ov.force = true
 	for i := range m.chat.items {
 		m.chat.items[i].width = 0

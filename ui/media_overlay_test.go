@@ -131,8 +131,11 @@ func TestITerm2InlineThumbnailOverlay(t *testing.T) {
 		!strings.HasSuffix(out[0], "\a\x1b8") {
 		t.Fatalf("sequence %.80q", out[0])
 	}
-	// The reserved cells look blank.
+	// The reserved cells look blank, right under the message's line.
 	lines := strings.Split(h.screen(), "\n")
+	if !strings.Contains(lines[res[0].y-1], "Alice: "+catURL) {
+		t.Fatalf("row above the thumbnail: %q", lines[res[0].y-1])
+	}
 	if got := lines[res[0].y]; strings.TrimSpace(got[strings.Index(got, "│")+len("│"):]) != "" {
 		t.Fatalf("reserved row %q", got)
 	}
@@ -267,7 +270,14 @@ func TestSixelInlineThumbnailOverlay(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(rawOf(cmd)), "\x1b[16t") {
 		t.Fatal("no cell size query")
 	}
+	// The window's size in pixels gives the cells' (80x24 cells).
+	h.send(uv.PixelSizeEvent{Width: 80*9 + 5, Height: 24*18 + 3})
+	if c := [2]int{h.m.media.ov.cellW, h.m.media.ov.cellH}; c != [2]int{9, 18} {
+		t.Fatalf("cell size %v from the window's pixels, want 9x18", c)
+	}
+	// The cell size itself wins, whatever comes after.
 	h.send(uv.CellSizeEvent{Width: 8, Height: 16})
+	h.send(uv.PixelSizeEvent{Width: 80 * 9, Height: 24 * 18})
 	if strings.Contains(h.screen(), "▀") {
 		t.Fatalf("half blocks once the cell size is known:\n%s", h.screen())
 	}
