@@ -57,7 +57,7 @@ type overlayState struct {
 	// cellW, cellH: the terminal's cell size in pixels (Sixel), 0 until
 	// it answers; Sixel thumbnails are half blocks until then.
 	cellW, cellH int
-	cellExact    bool // the terminal reported its cell size (not derived)
+	cellExact    bool                   // the terminal reported its cell size (not derived)
 	slots        map[string]int         // url → slot, which the reserved colour carries
 	nextSlot     int                    //
 	rows         map[string]overlayCell // reserved row → its image row
