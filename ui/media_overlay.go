@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,7 +12,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	uv "github.com/charmbracelet/ultraviolet"
-
 	"golang.org/x/image/draw"
 
 	"xchat/media"
@@ -49,8 +49,12 @@ const overlayCacheMax = 64
 // overlayRowsMax bounds the reserved rows remembered.
 const overlayRowsMax = 4096
 
-// overlayMark starts the colour of reserved cells: 38;2;1;ROW;SLOT.
+// overlayMark starts the colour of reserved cells: 38;2;1;G;B with
+// G = row<<4 | slot>>8 and B = slot&0xff (rows < 16, slots < 4096).
 const overlayMark = "\x1b[38;2;1;"
+
+// overlaySlots is the number of image slots before they are reused.
+const overlaySlots = 4095
 
 type overlayState struct {
 	on bool // iTerm2 or Sixel thumbnails drawn over the pane
@@ -59,7 +63,8 @@ type overlayState struct {
 	cellW, cellH int
 	cellExact    bool                   // the terminal reported its cell size (not derived)
 	slots        map[string]int         // url → slot, which the reserved colour carries
-	nextSlot     int                    //
+	slotURL      map[int]string         // slot → url
+	nextSlot     int                    // the last slot handed out
 	rows         map[string]overlayCell // reserved row → its image row
 	want         []placement            // the thumbnails of the current frame
 	gen          int                    // bumped on each layout change
@@ -137,6 +142,7 @@ func (mu *mediaUI) initOverlay() {
 	ov := &mu.ov
 	ov.on = !mu.off && (mu.proto == media.ITerm2 || mu.proto == media.Sixel)
 	ov.slots = map[string]int{}
+	ov.slotURL = map[int]string{}
 	ov.rows = map[string]overlayCell{}
 	ov.cache = &overlayCache{seqs: map[string]string{}}
 }
@@ -154,13 +160,19 @@ func (mu *mediaUI) reserveLines(u string, img image.Image, indent, avail, width 
 	cols, rows := media.KittyCells(img, min(thumbCols, avail), thumbRows)
 	slot, ok := ov.slots[u]
 	if !ok {
-		ov.nextSlot = ov.nextSlot%255 + 1
+		ov.nextSlot = ov.nextSlot%overlaySlots + 1
 		slot = ov.nextSlot
-		ov.slots[u] = slot
+		if old, used := ov.slotURL[slot]; used {
+			// Reused: the old image's rows must not name the new one.
+			delete(ov.slots, old)
+			maps.DeleteFunc(ov.rows, func(_ string, c overlayCell) bool { return c.url == old })
+		}
+		ov.slots[u], ov.slotURL[slot] = slot, u
 	}
 	out := make([]string, 0, rows)
 	for r := range rows {
-		l := fit(spaces(indent)+overlayMark+strconv.Itoa(r)+";"+strconv.Itoa(slot)+"m"+spaces(cols)+"\x1b[m", width)
+		g, b := r<<4|slot>>8, slot&0xff
+		l := fit(spaces(indent)+overlayMark+strconv.Itoa(g)+";"+strconv.Itoa(b)+"m"+spaces(cols)+"\x1b[m", width)
 		ov.rows[l] = overlayCell{url: u, row: r, cols: cols, rows: rows, indent: indent}
 		out = append(out, l)
 	}

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"fmt"
+	"image"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,7 +89,8 @@ func frameReserved(t *testing.T, h *harness) []reserved {
 		if loc == nil {
 			continue
 		}
-		row, _ := strconv.Atoi(l[loc[2]:loc[3]])
+		g, _ := strconv.Atoi(l[loc[2]:loc[3]])
+		row := g >> 4
 		if n := len(out); n > 0 && out[n-1].y+out[n-1].n == y {
 			out[n-1].n++
 			continue
@@ -352,5 +355,31 @@ func TestOverlayOnlyForITerm2AndSixel(t *testing.T) {
 	h := overlayScene(t, "auto", map[string]string{"TERM_PROGRAM": "iTerm.app"}, 0, 0)
 	if !h.m.media.ov.on || len(paints(h)) != 1 {
 		t.Error("iTerm2 detected: no overlay")
+	}
+}
+
+// Slots are reused after overlaySlots images: the old image's rows are
+// forgotten, so a reserved row never names two images.
+func TestOverlaySlotReuse(t *testing.T) {
+	var mu mediaUI
+	mu.init(MediaOptions{Protocol: "iterm2"})
+	img := image.NewRGBA(image.Rect(0, 0, 80, 16))
+	old := mu.reserveLines("https://a.example/old.png", img, 2, 60, 60)
+	mu.ov.nextSlot = overlaySlots - 1
+	last := mu.reserveLines("https://a.example/last.png", img, 2, 60, 60)
+	if !strings.Contains(last[1], overlayMark+strconv.Itoa(1<<4|overlaySlots>>8)+";"+strconv.Itoa(overlaySlots&0xff)+"m") {
+		t.Fatalf("slot %d row 1: %q", overlaySlots, last[1])
+	}
+	reused := mu.reserveLines("https://a.example/new.png", img, 2, 60, 60)
+	if !slices.Equal(reused, old) {
+		t.Fatalf("slot 1 not reused: %q vs %q", reused[0], old[0])
+	}
+	if c := mu.ov.rows[old[0]]; c.url != "https://a.example/new.png" || mu.ov.slots["https://a.example/old.png"] != 0 {
+		t.Fatalf("row names %q; old slot %d", c.url, mu.ov.slots["https://a.example/old.png"])
+	}
+	for _, c := range mu.ov.rows {
+		if c.url == "https://a.example/old.png" {
+			t.Fatal("the old image's rows are still known")
+		}
 	}
 }
