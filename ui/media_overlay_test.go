@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 
@@ -381,5 +383,57 @@ func TestOverlaySlotReuse(t *testing.T) {
 		if c.url == "https://a.example/old.png" {
 			t.Fatal("the old image's rows are still known")
 		}
+	}
+}
+
+// TestProgramOverlayAfterFrame runs a real Bubble Tea program with iTerm2
+// images: the image must reach the terminal after the frame that reserved
+// its cells, no later frame may rewrite them, and an unrelated keystroke
+// must not draw it again.
+func TestProgramOverlayAfterFrame(t *testing.T) {
+	st := newFakeStore()
+	st.contacts[me] = []store.Contact{{Account: me, JID: alice, Name: "Alice", Subscription: "both"}}
+	acc := newFakeAccount(me)
+	mediaOf(acc).files[catURL] = testPNG(t)
+	st.add(store.Message{Account: me, Peer: alice, Direction: store.Incoming, State: store.StateReceived,
+		Body: catURL, Timestamp: time.Now(), Sender: alice, Kind: store.KindChat})
+	m := New(Options{Accounts: []Account{acc}, Store: st, Open: alice,
+		Media: MediaOptions{AutoDownloadMax: 1 << 20, Protocol: "iterm2"}})
+	var out syncBuffer
+	p := tea.NewProgram(m, tea.WithInput(strings.NewReader("")), tea.WithOutput(&out),
+		tea.WithWindowSize(100, 30), tea.WithoutSignals(), tea.WithColorProfile(colorprofile.TrueColor))
+	done := make(chan error, 1)
+	go func() { _, err := p.Run(); done <- err }()
+	defer func() {
+		p.Quit()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			p.Kill()
+		}
+	}()
+	p.Send(session.StateEvent{Account: me, State: session.Online})
+	const image = "\x1b]1337;File=inline=1;"
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), image) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no image drawn; output: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s := out.String()
+	i := strings.Index(s, image)
+	if !strings.Contains(s[:i], overlayMark) {
+		t.Fatal("the image went out before any frame with its reserved cells")
+	}
+	if after := s[i:]; strings.Contains(after[strings.Index(after, "\a"):], overlayMark) {
+		t.Fatalf("a frame after the image rewrote reserved cells: %q", after[strings.Index(after, "\a"):])
+	}
+	n := strings.Count(s, image)
+	typeInto(p, "hi")
+	time.Sleep(300 * time.Millisecond)
+	if s := out.String(); strings.Count(s, image) != n || !strings.Contains(s, "hi") {
+		t.Fatalf("a keystroke drew the image again (%d → %d)", n, strings.Count(s, image))
 	}
 }
