@@ -15,6 +15,7 @@ import (
 	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 
+	"xchat/media"
 	"xchat/session"
 	"xchat/store"
 )
@@ -435,5 +436,25 @@ func TestProgramOverlayAfterFrame(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if s := out.String(); strings.Count(s, image) != n || !strings.Contains(s, "hi") {
 		t.Fatalf("a keystroke drew the image again (%d → %d)", n, strings.Count(s, image))
+	}
+}
+
+// BenchmarkOverlayEncode is the cost of one uncached thumbnail (40×8
+// cells from an 800×600 image), per protocol; cached paints cost a map
+// lookup.
+func BenchmarkOverlayEncode(b *testing.B) {
+	img := image.NewRGBA(image.Rect(0, 0, 800, 600))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	for _, proto := range []media.Protocol{media.ITerm2, media.Sixel} {
+		b.Run(proto.String(), func(b *testing.B) {
+			cols, rows := media.KittyCells(img, thumbCols, thumbRows)
+			p := placement{url: "u", cols: cols, rows: rows, shown: rows}
+			for b.Loop() {
+				cache := &overlayCache{seqs: map[string]string{}}
+				overlayImage(cache, proto, img, p, 9, 18)
+			}
+		})
 	}
 }
