@@ -15,6 +15,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 
 	"xchat/internal/sanitize"
 	"xchat/media"
@@ -154,6 +155,7 @@ type mediaUI struct {
 	kittyLive   map[uint32]bool // sent and not deleted
 	kittyView   kittyViewMsg    // the full-window image, once sent
 	temps       tempFiles       // copies handed to the viewer
+	ov          overlayState    // iTerm2 and Sixel thumbnails (media_overlay.go)
 }
 
 type uploadProgressMsg struct {
@@ -221,6 +223,7 @@ func (mu *mediaUI) init(o MediaOptions) {
 	mu.kittyInline = !mu.off && mu.proto == media.Kitty && (configured || media.KittyPlaceholders(o.Env))
 	mu.kittyNext = kittyFirstID()
 	mu.kittyLive = map[uint32]bool{}
+	mu.initOverlay()
 }
 
 // onMediaMsg handles the messages of this file; ok is false for others.
@@ -251,6 +254,11 @@ func (m *Model) onMediaMsg(msg tea.Msg) (tea.Cmd, bool) {
 		return m.paintView(msg.url), true
 	case kittyViewMsg:
 		return m.onKittyView(msg), true
+	case overlayPaintMsg:
+		return m.paintOverlay(msg), true
+	case uv.CellSizeEvent, uv.PixelSizeEvent:
+		m.onCellSize(msg)
+		return nil, true
 	}
 	return nil, false
 }
@@ -260,9 +268,9 @@ func (m *Model) onMediaMsg(msg tea.Msg) (tea.Cmd, bool) {
 func (m *Model) mediaAfter(msg tea.Msg) tea.Cmd {
 	switch msg.(type) {
 	case session.MessageEvent, convLoadedMsg, olderLoadedMsg, newerLoadedMsg, sentMsg:
-		return m.autoFetch()
+		return tea.Batch(m.autoFetch(), m.overlayAfter(msg))
 	}
-	return nil
+	return m.overlayAfter(msg)
 }
 
 // autoFetch starts the downloads the shown messages allow without asking:
@@ -453,6 +461,10 @@ func (p *chatPane) mediaLines(it *chatItem, indent int) []string {
 			for _, line := range media.KittyPlaceholder(f.kitty, min(f.kittyCols, avail), f.kittyRows) {
 				add(line)
 			}
+		case f.img != nil && mu.overlayReady() && !st.mono:
+			// Reserved cells; the image is drawn over them after the
+			// frame (media_overlay.go).
+			out = append(out, mu.reserveLines(l.URL, f.img, indent, avail, p.width)...)
 		case f.img != nil && !mu.off && !st.mono:
 			cols := min(thumbCols, avail)
 			if f.thumbW != cols {
@@ -869,9 +881,9 @@ const paintDelay = 60 * time.Millisecond
 
 // graphics reports whether images are drawn with a terminal graphics
 // protocol (kitty, iTerm2, Sixel) rather than half blocks. Kitty images
-// are placeholder text (media_kitty.go); iTerm2 and Sixel images are
-// painted over the full-window view only: inline thumbnails scroll with
-// the text, which such images cannot follow.
+// are placeholder text (media_kitty.go); iTerm2 and Sixel thumbnails are
+// painted over reserved cells (media_overlay.go), the full-window image
+// over the view's blank area.
 func (mu *mediaUI) graphics() bool { return !mu.off && mu.proto != media.HalfBlocks }
 
 // paintView draws the full-window image into the blank area under the

@@ -14,7 +14,8 @@ import (
 // terminal once, under its own id, with a virtual placement; the pane then
 // shows it as placeholder text (media/kitty.go), which Bubble Tea draws,
 // scrolls and clips like any other text. iTerm2 and Sixel images cannot
-// move with the text, so their thumbnails stay half blocks.
+// move with the text: they are drawn over reserved cells
+// (media_overlay.go).
 
 // kittyFirstID picks where this run's image ids start. Ids are global to
 // the terminal (other programs, other xchat windows): a random high byte
@@ -123,8 +124,9 @@ func (m *Model) KittyCleanup() string {
 	return mu.kittyFlush()
 }
 
-// kittyLine reports whether a pane line holds kitty placeholder cells,
-// which must keep their colours.
+// kittyLine reports whether a pane line holds kitty placeholder cells or
+// the reserved cells of an overlay thumbnail, which must keep their
+// colours.
 func kittyLine(line string) bool {
-	return strings.ContainsRune(line, media.KittyPlaceholderRune)
+	return strings.ContainsRune(line, media.KittyPlaceholderRune) || overlayLine(line)
 }

@@ -228,7 +228,7 @@ func (m *Model) Init() tea.Cmd {
 // returned as tea.Cmds.
 func (m *Model) Update(msg tea.Msg) (_ tea.Model, cmd tea.Cmd) {
 	if c, ok := m.onMediaMsg(msg); ok {
-		return m, c
+		return m, tea.Batch(c, m.overlayAfter(msg))
 	}
 	defer func() { cmd = tea.Batch(cmd, m.mediaAfter(msg)) }()
 	switch msg := msg.(type) {
