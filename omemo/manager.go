@@ -691,7 +691,7 @@ func (m *Manager) decryptSignalMessage(ctx context.Context, from Address, data [
 	if !ok {
 		return nil, ErrNoSession
 	}
-	return session.NewCipher(m.builder(from), from.signal()).Decrypt(ctx, msg)
+	return m.decryptSignal(ctx, from, msg) // ratchet.go
 }
 
 func (m *Manager) decryptPreKeyMessage(ctx context.Context, from Address, data []byte) (material []byte, newSession bool, err error) {
@@ -718,7 +718,7 @@ func (m *Manager) decryptPreKeyMessage(ctx context.Context, from Address, data [
 		return nil, false, err
 	}
 	existed := rec.HasSessionState(msg.MessageVersion(), msg.BaseKey().Serialize())
-	material, err = session.NewCipher(m.builder(from), from.signal()).DecryptMessage(ctx, msg)
+	material, err = m.decryptPreKeySignal(ctx, from, msg) // ratchet.go
 	if err != nil {
 		return nil, false, err
 	}

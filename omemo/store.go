@@ -349,11 +349,22 @@ func (s *sigStore) GetSubDeviceSessions(ctx context.Context, name string) ([]uin
 func (s *sigStore) StoreSession(ctx context.Context, addr *protocol.SignalAddress, r *record.Session) error {
 	a := Address{addr.Name(), addr.DeviceID()}
 	s.take(a)
+	b := r.Serialize()
 	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO omemo_legacy_sessions (account_id, jid, device_id, record)
 		VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET record = excluded.record`,
-		s.acct, addr.Name(), addr.DeviceID(), r.Serialize())
+		s.acct, addr.Name(), addr.DeviceID(), b)
 	if err != nil {
 		return fmt.Errorf("omemo: store session: %w", err)
+	}
+	if r.IsFresh() {
+		// A stored record is no longer "fresh", and libsignal archives a
+		// non-fresh record's state when a PreKeySignalMessage starts
+		// another session. Kept in memory as fresh, our own new session
+		// would be overwritten instead: both sides writing first at once
+		// would then lose each other's messages. Keep what a load returns.
+		if again, err := record.NewSessionFromBytes(b, s.ser.Session, s.ser.State); err == nil {
+			r = again
+		}
 	}
 	if s.depth > 0 {
 		s.pending[a] = r

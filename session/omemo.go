@@ -72,6 +72,11 @@ type omemoState struct {
 	retry    map[omemo.Address]bool      // devices with messages waiting for a retry
 	failedAt map[omemo.Address]time.Time // last failed session build per device
 	failN    map[omemo.Address]int       // failed builds in a row per device
+	// building holds the session builds in flight, with their waiters: two
+	// sends that both find no session (a message and a file, say) must not
+	// build two sessions, or the peer sees the second's PreKeySignalMessage
+	// reuse a one-time prekey it has already spent.
+	building map[omemo.Address][]func(error)
 	// rotatedAt is when the signed prekey's age was last checked.
 	rotatedAt time.Time
 }
@@ -88,7 +93,7 @@ func (c *Client) openOMEMO(ctx context.Context) error {
 	if c.cfg.OMEMOManualTrust {
 		m.SetPolicy(omemo.PolicyManual)
 	}
-	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}, failN: map[omemo.Address]int{}}
+	c.om = &omemoState{m: m, lists: map[string][]uint32{}, fetching: map[string][]func([]uint32, error){}, listFailedAt: map[string]time.Time{}, repaired: map[omemo.Address]bool{}, emptyAt: map[string]time.Time{}, ensuring: map[string]bool{}, retry: map[omemo.Address]bool{}, failedAt: map[omemo.Address]time.Time{}, failN: map[omemo.Address]int{}, building: map[omemo.Address][]func(error){}}
 	c.loadRetries(ctx)
 	return nil
 }
@@ -504,6 +509,18 @@ func (c *Client) listStale(bare string) bool {
 
 // buildSession fetches a device's bundle and builds a session from it.
 func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func(error)) {
+	if waiters, ok := c.om.building[addr]; ok {
+		c.om.building[addr] = append(waiters, done)
+		return
+	}
+	c.om.building[addr] = []func(error){done}
+	finish := func(err error) {
+		waiters := c.om.building[addr]
+		delete(c.om.building, addr)
+		for _, w := range waiters {
+			w(err)
+		}
+	}
 	c.iqRaw(ctx, omemo.FetchBundleIQ(newID(), addr.JID, addr.Device), func(full []byte, err error) {
 		var b *omemo.Bundle
 		if err == nil {
@@ -520,7 +537,7 @@ func (c *Client) buildSession(ctx context.Context, addr omemo.Address, done func
 			delete(c.om.failedAt, addr)
 			delete(c.om.failN, addr)
 		}
-		done(err)
+		finish(err)
 	})
 }
 
