@@ -135,7 +135,7 @@ type omemoCommand struct {
 
 func omemoCommands() []omemoCommand {
 	return []omemoCommand{
-		{"fingerprint", "[JID|ROOM]", "your device id and fingerprint; with JID, each of their devices with its trust state; with a private group, every member's devices", (*Model).omemoFingerprint},
+		{"fingerprint", "[JID|ROOM]", "your device id and fingerprint, and each device of JID (default: the open conversation's contact) with its trust state; for a private group, every member's devices", (*Model).omemoFingerprint},
 		{"trust", "JID FINGERPRINT", "trust the device of JID with that fingerprint (spaces allowed)", func(m *Model, i int, o OMEMO, args string) tea.Cmd {
 			return m.omemoTrust(i, o, args, "trust", omemo.Trusted)
 		}},
@@ -217,6 +217,11 @@ func (m *Model) cmdOMEMO(args string) tea.Cmd {
 
 func (m *Model) omemoFingerprint(i int, o OMEMO, args string) tea.Cmd {
 	jid := ""
+	if p := &m.chat; args == "" && p.open && p.acct == i && (p.kind == store.KindChat || p.kind == store.KindGroupchat) {
+		// In a conversation: its contact's devices (or the group's
+		// members'), which the header's "/omemo fingerprint" hint means.
+		jid = p.peer
+	}
 	if args != "" {
 		bare, _, ok := m.jidArg(args, "/omemo fingerprint [JID|ROOM]")
 		if !ok {

@@ -273,6 +273,13 @@ func TestOMEMOFingerprintListing(t *testing.T) {
 		}
 	}
 	golden(t, "omemo_fingerprint", screen)
+	// Without a JID, in a conversation: its contact.
+	h.press("esc")
+	h.command("/msg " + bob)
+	h.command("/omemo fingerprint")
+	if c, ok := lastCall(f.Calls(), "OMEMODevices"); !ok || c.args[0] != bob || countCalls(f.Calls(), "OMEMODevices") != 2 {
+		t.Fatalf("/omemo fingerprint in bob's conversation: calls %v", f.Calls())
+	}
 
 	// Trusting from the listing refreshes it and the header.
 	h.command("/omemo trust " + bob + " " + omemo.FormatFingerprint(bobFP2))
