@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -363,6 +364,26 @@ func (c *Client) storePrivateMessage(ctx context.Context, rm *room, e muc.Privat
 		m.Timestamp = e.Delay.UTC()
 	}
 	c.storeAndEmit(ctx, m)
+}
+
+// IsRoom asks jid (a bare JID) whether it is a group chat: its disco#info
+// names the MUC protocol. For scripts, which are given JIDs of either
+// kind; an entity that does not answer is not a room.
+func (c *Client) IsRoom(ctx context.Context, jid string) (bool, error) {
+	var room bool
+	err := c.online(ctx, func(done func(error)) {
+		c.iqRaw(ctx, muc.DiscoInfoIQ(jid), func(full []byte, err error) {
+			if err != nil {
+				done(nil)
+				return
+			}
+			if info, err := muc.ParseRoomInfo(full); err == nil {
+				room = slices.Contains(info.Features, muc.NSMUC)
+			}
+			done(nil)
+		})
+	})
+	return room, err
 }
 
 // SendGroupMessage stores a room message as pending and sends it when the

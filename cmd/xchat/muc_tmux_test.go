@@ -72,3 +72,30 @@ func TestTUIGroupChat(t *testing.T) {
 	// The room reflected it: alice's copy shows as delivered.
 	sa.WaitForText(reply + " ✓✓")
 }
+
+// TestSendToRoom: `xchat send ROOM TEXT` recognises a room (disco#info),
+// joins it and sends a group message, not a 1:1 message the room refuses.
+func TestSendToRoom(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.Options{})
+	users := srv.Users(t, 2)
+	alice, bob := users[0], users[1]
+	ctx := context.Background()
+	bc := startClient(t, srv, bob, "b", false)
+	bc.waitOnline()
+	room, err := bc.c.CreateRoom(ctx, session.PublicChannel, "script room", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ha := newHome(t, srv, alice, "") // a store that has never seen the room
+
+	r := runXchat(t, ha, "send", room, "hello", "room")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("send to a room:\n%s", r)
+	}
+	bc.waitFor("alice's room message", 20*time.Second, func(ev session.Event) bool {
+		e, ok := ev.(session.MessageEvent)
+		return ok && e.Message.Peer == room && e.Message.Kind == store.KindGroupchat &&
+			e.Message.Direction == store.Incoming && e.Message.Body == "hello room"
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"xchat/internal/config"
 	"xchat/internal/sanitize"
 	"xchat/internal/xdg"
+	"xchat/muc"
 	"xchat/session"
 	"xchat/store"
 )
@@ -100,8 +101,36 @@ func sendOne(g globalFlags, to, text, path string, timeout time.Duration) error 
 
 	var sent store.Message
 	sentID := int64(-1)
-	started := false
+	started, room, joinedRoom := false, false, false
 	fileDone := make(chan error, 1)
+	// send sends the text, or starts the upload (which takes a while: the
+	// loop keeps reading events meanwhile).
+	send := func() error {
+		if path != "" {
+			go func() {
+				f, err := c.SendFile(ctx, to, path, nil)
+				if err == nil {
+					sent = f.Message
+					if len(f.Stripped) > 0 {
+						log.Info("removed metadata before upload", "file", path, "removed", f.Stripped)
+					}
+				}
+				fileDone <- err
+			}()
+			return nil
+		}
+		var err error
+		if room {
+			sent, err = c.SendGroupMessage(ctx, to, text)
+		} else {
+			sent, err = c.SendMessage(ctx, to, text)
+		}
+		if err != nil {
+			return err
+		}
+		sentID = sent.ID
+		return nil
+	}
 	states := map[int64]session.MessageStateEvent{} // states that came before the file's message id
 	for {
 		select {
@@ -128,25 +157,37 @@ func sendOne(g globalFlags, to, text, path string, timeout time.Duration) error 
 					continue
 				}
 				started = true
-				if path != "" {
-					// The upload takes a while: keep reading events meanwhile.
-					go func() {
-						f, err := c.SendFile(ctx, to, path, nil)
-						if err == nil {
-							sent = f.Message
-							if len(f.Stripped) > 0 {
-								log.Info("removed metadata before upload", "file", path, "removed", f.Stripped)
-							}
-						}
-						fileDone <- err
-					}()
-					continue
-				}
-				sent, err = c.SendMessage(ctx, to, text)
-				if err != nil {
+				if room, err = isRoom(ctx, c, st, acct.JID, to); err != nil {
 					return err
 				}
-				sentID = sent.ID
+				if room {
+					// A group chat: join it first (the message goes out
+					// once the room has us).
+					if err := c.JoinRoom(ctx, to, "", ""); err != nil && !joinedAlready(ctx, c, to) {
+						return fmt.Errorf("cannot join %s: %w", to, err)
+					}
+					continue
+				}
+				if err := send(); err != nil {
+					return err
+				}
+			case session.RoomStateEvent:
+				if !room || e.Room != to || joinedRoom {
+					continue
+				}
+				switch e.State {
+				case muc.StateJoined:
+					joinedRoom = true
+					if err := send(); err != nil {
+						return err
+					}
+				case muc.StateLeft:
+					return fmt.Errorf("could not join %s", to)
+				}
+			case session.RoomEvent:
+				if je, ok := e.Event.(muc.JoinError); ok && room && e.Room == to {
+					return fmt.Errorf("could not join %s: %s", to, je.Message)
+				}
 			case session.MessageStateEvent:
 				if sentID < 0 {
 					states[e.ID] = e
@@ -175,6 +216,32 @@ func sendOne(g globalFlags, to, text, path string, timeout time.Duration) error 
 			}
 		}
 	}
+}
+
+// isRoom tells whether to is a group chat: one we have talked in, or
+// else what its disco#info says.
+func isRoom(ctx context.Context, c *session.Client, st *store.Store, acct, to string) (bool, error) {
+	if kind, ok, err := st.ConversationKind(ctx, acct, to); err != nil {
+		return false, err
+	} else if ok {
+		return kind == store.KindGroupchat, nil
+	}
+	return c.IsRoom(ctx, to)
+}
+
+// joinedAlready tells whether the session is in room, or joining it,
+// already (an autojoin bookmark may have been first).
+func joinedAlready(ctx context.Context, c *session.Client, room string) bool {
+	rooms, err := c.Rooms(ctx)
+	if err != nil {
+		return false
+	}
+	for _, r := range rooms {
+		if r.Room == room && (r.State == muc.StateJoining || r.State == muc.StateJoined) {
+			return true
+		}
+	}
+	return false
 }
 
 // sendState tells whether a state ends `xchat send`, and how.
