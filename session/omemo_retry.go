@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 
 	"xchat/omemo"
@@ -76,10 +77,14 @@ func (c *Client) retryOne(ctx context.Context, r store.OMEMORetry) {
 		return
 	}
 	var pt omemo.Plaintext
+	var dropped store.Message // the placeholder, when it was a change to another message
 	release := c.holdEvents()
 	err = c.st.WithTx(ctx, func(ctx context.Context) error {
 		var err error
 		if pt, err = c.om.m.Decrypt(ctx, r.JID, enc); err != nil {
+			return err
+		}
+		if dropped, err = c.retryAsChange(ctx, r, pt); err != nil || dropped.ID != 0 {
 			return err
 		}
 		return c.st.ResolveOMEMORetry(ctx, r.MessageID, pt.Body, enc.SID, untrustedState(pt.Trust))
@@ -98,7 +103,33 @@ func (c *Client) retryOne(ctx context.Context, r store.OMEMORetry) {
 	if pt.NewSession && r.JID != c.acct {
 		c.om.kt = append(c.om.kt, pt.Sender)
 	}
+	if dropped.ID != 0 {
+		c.emit(MessageUpdatedEvent{Account: c.acct, Peer: dropped.Peer, ID: dropped.ID, What: "removed"})
+		return
+	}
 	if m, err := c.st.Message(ctx, r.MessageID); err == nil {
 		c.emit(MessageUpdatedEvent{Account: c.acct, Peer: m.Peer, ID: m.ID, What: "decrypted"})
 	}
+}
+
+// retryAsChange applies a retried 1:1 message that turns out to be a
+// correction, retraction or reactions (their elements sit outside the
+// encrypted payload) to the message it refers to, as on first arrival,
+// and deletes its placeholder, which it returns. Nothing happens (zero
+// Message) for an ordinary message.
+func (c *Client) retryAsChange(ctx context.Context, r store.OMEMORetry, pt omemo.Plaintext) (store.Message, error) {
+	var m inMessage
+	if xml.Unmarshal(r.Stanza, &m) != nil || m.Replace == nil && m.Retract == nil && m.Reactions == nil {
+		return store.Message{}, nil
+	}
+	placeholder, err := c.st.Message(ctx, r.MessageID)
+	if err != nil || placeholder.Kind != store.KindChat {
+		return store.Message{}, err
+	}
+	msg := placeholder
+	msg.Body, msg.Error = pt.Body, ""
+	if !c.applyFeatures(ctx, &m, &msg) {
+		return store.Message{}, nil // it refers to nothing we hold: shown as a message
+	}
+	return placeholder, c.st.DropOMEMORetry(ctx, r.MessageID)
 }

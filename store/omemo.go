@@ -82,6 +82,16 @@ func (s *Store) OMEMORetryFailed(ctx context.Context, id int64, max int) error {
 	return nil
 }
 
+// DropOMEMORetry deletes message id, whose retried decryption showed it
+// was a change (a correction, retraction, reactions) to another message and
+// has been applied there; its retry data and index entry go with it.
+func (s *Store) DropOMEMORetry(ctx context.Context, id int64) error {
+	if _, err := s.Q(ctx).ExecContext(ctx, `DELETE FROM messages WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("store: omemo retry: %w", err)
+	}
+	return nil
+}
+
 // ResolveOMEMORetry puts the decrypted text into message id in place of
 // its error and forgets the stanza.
 func (s *Store) ResolveOMEMORetry(ctx context.Context, id int64, body string, device uint32, untrusted bool) error {

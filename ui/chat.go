@@ -278,6 +278,19 @@ func (p *chatPane) trimOldest() {
 	}
 }
 
+// removeItem drops message id from the pane (the store deleted it).
+func (p *chatPane) removeItem(id int64) {
+	i := p.find(id)
+	if i < 0 {
+		return
+	}
+	p.items = append(p.items[:i], p.items[i+1:]...)
+	if p.selID == id {
+		p.selID = 0
+	}
+	p.scroll = max(0, min(p.scroll, p.totalRows()-p.height))
+}
+
 // SetState records a state change of message id.
 func (p *chatPane) SetState(id int64, state store.State, errTxt string) {
 	if i := p.find(id); i >= 0 {

@@ -424,7 +424,7 @@ func (s *fakeStore) Message(_ context.Context, id int64) (store.Message, error) 
 			}
 		}
 	}
-	return store.Message{}, fmt.Errorf("no message %d", id)
+	return store.Message{}, fmt.Errorf("no message %d: %w", id, store.ErrNotFound)
 }
 
 func (s *fakeStore) Reactions(_ context.Context, ids []int64) (map[int64][]store.Reaction, error) {

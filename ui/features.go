@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,7 @@ type reactionsMsg struct {
 // msgReloadedMsg carries a changed message and its reactions.
 type msgReloadedMsg struct {
 	gen  uint64
+	id   int64
 	msg  store.Message
 	reac []store.Reaction
 	err  error
@@ -149,7 +151,7 @@ func (m *Model) onMessageUpdated(ev session.MessageUpdatedEvent) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(base, opTimeout)
 		defer cancel()
-		out := msgReloadedMsg{gen: gen}
+		out := msgReloadedMsg{gen: gen, id: id}
 		if out.msg, out.err = st.Message(ctx, id); out.err != nil {
 			return out
 		}
@@ -160,6 +162,10 @@ func (m *Model) onMessageUpdated(ev session.MessageUpdatedEvent) tea.Cmd {
 }
 
 func (m *Model) onMsgReloaded(msg msgReloadedMsg) {
+	if errors.Is(msg.err, store.ErrNotFound) && msg.gen == m.chat.gen {
+		m.chat.removeItem(msg.id) // it turned out to be a change to another message
+		return
+	}
 	if msg.err != nil {
 		m.status.Error("reloading a message: " + sanitize.Line(msg.err.Error()))
 		return

@@ -98,6 +98,18 @@ func TestMessageUpdatedReloads(t *testing.T) {
 	if s := h.screen(); !strings.Contains(s, "better text (edited)") || !strings.Contains(s, "😂 1") {
 		t.Errorf("update not shown:\n%s", s)
 	}
+	// A message the store no longer has (a retried decryption showed it was
+	// a change to another message) leaves the pane, without an error.
+	h.store.mu.Lock()
+	h.store.msgs[me+" "+alice] = ms[1:]
+	h.store.mu.Unlock()
+	h.send(session.MessageUpdatedEvent{Account: me, Peer: alice, ID: ms[0].ID, What: "removed"})
+	if s := h.screen(); strings.Contains(s, "first words of hers") || !strings.Contains(s, "better text") {
+		t.Errorf("removed message still shown:\n%s", s)
+	}
+	if text, isErr := h.m.status.Text(); isErr {
+		t.Errorf("removal reported as an error: %q", text)
+	}
 	// Another conversation's update is ignored.
 	if cmd := h.update(session.MessageUpdatedEvent{Account: me, Peer: bob, ID: ours.ID}); cmd != nil {
 		t.Error("an update for another conversation reloaded something")

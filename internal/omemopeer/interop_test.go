@@ -321,8 +321,16 @@ func (c *goClient) learn(who string) []uint32 {
 
 func (c *goClient) sendEncrypted(to string, enc *omemo.Encrypted) {
 	c.t.Helper()
+	c.sendEncryptedWith(to, c.id(), enc, "")
+}
+
+// sendEncryptedWith sends enc with the given stanza id and extra elements
+// (a correction's <replace/>, say) next to it.
+func (c *goClient) sendEncryptedWith(to, id string, enc *omemo.Encrypted, extra string) {
+	c.t.Helper()
 	var b bytes.Buffer
-	b.WriteString(`<message type='chat' to='` + to + `' id='` + c.id() + `'>`)
+	b.WriteString(`<message type='chat' to='` + to + `' id='` + id + `'>`)
+	b.WriteString(extra)
 	b.Write(enc.Marshal())
 	b.WriteString(`<store xmlns='urn:xmpp:hints'/><body>[OMEMO encrypted message]</body></message>`)
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)

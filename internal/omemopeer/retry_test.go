@@ -87,3 +87,62 @@ func TestUndecryptableRetried(t *testing.T) {
 		t.Fatalf("history %q", bodies)
 	}
 }
+
+// TestUndecryptableCorrectionRetried: a correction that overtakes the
+// message starting the session cannot be decrypted when it arrives; once it
+// can, it is applied to the message it corrects (not shown as a message of
+// its own), and its placeholder goes away.
+func TestUndecryptableCorrectionRetried(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{NoUpload: true})
+	users := srv.Users(t, 2)
+	x := startClient(t, srv, users[0])
+	x.tolerateUndecryptable = true
+	r := newGoClient(t, srv, users[1])
+	r.announce()
+	ctx := context.Background()
+	var ids []uint32
+	for deadline := time.Now().Add(stepTimeout); len(ids) == 0; time.Sleep(100 * time.Millisecond) {
+		ids, _ = omemo.FindDeviceList(r.iq(omemo.FetchDeviceListIQ(r.id(), x.jid)))
+		if time.Now().After(deadline) {
+			t.Fatal("xchat published no device list")
+		}
+	}
+	r.learn(x.jid)
+	rcpt, err := r.m.Recipients(ctx, x.jid)
+	if err != nil || len(rcpt) != 1 {
+		t.Fatalf("recipients %v %v", rcpt, err)
+	}
+	first, errs := r.m.Encrypt(ctx, "meet at nine", rcpt)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	fix, errs := r.m.Encrypt(ctx, "meet at ten", rcpt)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	ser := serialize.NewProtoBufSerializer()
+	pk, err := protocol.NewPreKeySignalMessageFromBytes(fix.Keys[0].Data, ser.PreKeySignalMessage, ser.SignalMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix.Keys[0].Data, fix.Keys[0].PreKey = pk.WhisperMessage().Serialize(), false
+
+	firstID := r.id()
+	r.sendEncryptedWith(x.jid, r.id(), fix, `<replace xmlns='urn:xmpp:message-correct:0' id='`+firstID+`'/>`)
+	placeholder := x.waitFor("undecryptable correction", func(ev session.Event) bool {
+		e, ok := ev.(session.MessageEvent)
+		return ok && e.Message.Peer == r.jid
+	}).(session.MessageEvent).Message
+	if placeholder.Error == "" {
+		t.Fatalf("the overtaking correction was stored as %+v", placeholder)
+	}
+	r.sendEncryptedWith(x.jid, firstID, first, "")
+	x.waitFor("placeholder removed", func(ev session.Event) bool {
+		e, ok := ev.(session.MessageUpdatedEvent)
+		return ok && e.ID == placeholder.ID && e.What == "removed"
+	})
+	msgs, err := x.st.Latest(ctx, x.jid, r.jid, 10)
+	if err != nil || len(msgs) != 1 || msgs[0].Body != "meet at ten" || !msgs[0].Edited || msgs[0].Error != "" {
+		t.Fatalf("history after the retry: %+v %v", msgs, err)
+	}
+}
