@@ -56,17 +56,7 @@ func TestOMEMOGroupFeatures(t *testing.T) {
 	bob := start(t, omemoConfig(srv, users[1], "b"), "")
 	alice.waitOnline()
 	bob.waitOnline()
-	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Features", []string{users[1].JID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
-		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
-	})
-	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(bob, room, "joined", joined)
+	room := privateGroup(t, "Features", alice, bob)
 	waitEncryption(t, alice, room, 1)
 	waitEncryption(t, bob, room, 1)
 

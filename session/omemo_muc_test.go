@@ -44,6 +44,32 @@ func noUndecryptable(t *testing.T, a *account, acct, room string) {
 	}
 }
 
+// privateGroup has owner create a private group (members-only,
+// non-anonymous) with members invited, and each member join it; it returns
+// the room's JID.
+func privateGroup(t *testing.T, name string, owner *account, members ...*account) string {
+	t.Helper()
+	ctx := context.Background()
+	var jids []string
+	for _, m := range members {
+		jids = append(jids, m.c.Account())
+	}
+	room, err := owner.c.CreateRoom(ctx, session.PrivateGroup, name, jids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRoom(owner, room, "configured group", func(e session.RoomStateEvent) bool {
+		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
+	})
+	for _, m := range members {
+		if err := m.c.JoinRoom(ctx, room, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitRoom(m, room, "joined", joined)
+	}
+	return room
+}
+
 func TestOMEMOPrivateGroup(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	users := srv.Users(t, 3)
@@ -56,19 +82,7 @@ func TestOMEMOPrivateGroup(t *testing.T) {
 	for _, x := range []*account{alice, bob, carol} {
 		x.waitOnline()
 	}
-	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Cabal", []string{users[1].JID, users[2].JID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
-		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
-	})
-	for _, x := range []*account{bob, carol} {
-		if err := x.c.JoinRoom(ctx, room, "", ""); err != nil {
-			t.Fatal(err)
-		}
-		waitRoom(x, room, "joined", joined)
-	}
+	room := privateGroup(t, "Cabal", alice, bob, carol)
 	// bob's and carol's devices.
 	waitEncryption(t, alice, room, 2)
 
@@ -179,17 +193,7 @@ func TestOMEMOGroupMemberAddedWhileAway(t *testing.T) {
 	for _, x := range []*account{alice, bob, dave} {
 		x.waitOnline()
 	}
-	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Growing", []string{users[1].JID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
-		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
-	})
-	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(bob, room, "joined", joined)
+	room := privateGroup(t, "Growing", alice, bob)
 	waitEncryption(t, alice, room, 1)
 
 	if err := alice.c.SetAffiliation(ctx, room, users[2].JID, muc.AffMember, ""); err != nil {

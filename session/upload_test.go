@@ -338,17 +338,7 @@ func TestSendFileToPrivateGroupEncrypted(t *testing.T) {
 	bob := start(t, bcfg, "")
 	alice.waitOnline()
 	bob.waitOnline()
-	room, err := alice.c.CreateRoom(ctx, session.PrivateGroup, "Album", []string{users[1].JID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(alice, room, "configured group", func(e session.RoomStateEvent) bool {
-		return joined(e) && e.Info.MembersOnly && e.Info.NonAnonymous
-	})
-	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(bob, room, "bob joined", joined)
+	room := privateGroup(t, "Album", alice, bob)
 	waitEncryption(t, alice, room, 1)
 
 	path, data := randomFile(t, "holiday.png", 80<<10)

@@ -16,20 +16,17 @@ import (
 	"xchat/store"
 )
 
-// TestUndecryptableRetried: a SignalMessage that overtakes the
-// PreKeySignalMessage starting its session cannot be decrypted when it
-// arrives; xchat keeps it with the reason, and once the session exists it
-// decrypts it and replaces the text in place.
-func TestUndecryptableRetried(t *testing.T) {
+// retryScene is xchat (x, which tolerates undecryptable messages) and a
+// Go peer (r) that has learnt x's published device: r's next messages to
+// rcpt start a session.
+func retryScene(t *testing.T) (x *xclient, r *goClient, rcpt []omemo.Address) {
+	t.Helper()
 	srv := testserver.Start(t, testserver.Options{NoUpload: true})
 	users := srv.Users(t, 2)
-	x := startClient(t, srv, users[0])
+	x = startClient(t, srv, users[0])
 	x.tolerateUndecryptable = true
-	r := newGoClient(t, srv, users[1])
+	r = newGoClient(t, srv, users[1])
 	r.announce()
-	ctx := context.Background()
-
-	// xchat's device, once published.
 	var ids []uint32
 	for deadline := time.Now().Add(stepTimeout); len(ids) == 0; time.Sleep(100 * time.Millisecond) {
 		ids, _ = omemo.FindDeviceList(r.iq(omemo.FetchDeviceListIQ(r.id(), x.jid)))
@@ -38,10 +35,32 @@ func TestUndecryptableRetried(t *testing.T) {
 		}
 	}
 	r.learn(x.jid)
-	rcpt, err := r.m.Recipients(ctx, x.jid)
+	rcpt, err := r.m.Recipients(context.Background(), x.jid)
 	if err != nil || len(rcpt) != 1 {
 		t.Fatalf("recipients %v %v", rcpt, err)
 	}
+	return x, r, rcpt
+}
+
+// unwrapPreKey strips the PreKeySignalMessage wrapper from enc's first key:
+// only the session an earlier message starts can then decrypt it.
+func unwrapPreKey(t *testing.T, enc *omemo.Encrypted) {
+	t.Helper()
+	ser := serialize.NewProtoBufSerializer()
+	pk, err := protocol.NewPreKeySignalMessageFromBytes(enc.Keys[0].Data, ser.PreKeySignalMessage, ser.SignalMessage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc.Keys[0].Data, enc.Keys[0].PreKey = pk.WhisperMessage().Serialize(), false
+}
+
+// TestUndecryptableRetried: a SignalMessage that overtakes the
+// PreKeySignalMessage starting its session cannot be decrypted when it
+// arrives; xchat keeps it with the reason, and once the session exists it
+// decrypts it and replaces the text in place.
+func TestUndecryptableRetried(t *testing.T) {
+	x, r, rcpt := retryScene(t)
+	ctx := context.Background()
 	first, errs := r.m.Encrypt(ctx, "first, starts the session", rcpt)
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -52,12 +71,7 @@ func TestUndecryptableRetried(t *testing.T) {
 	}
 	// The second without its PreKeySignalMessage wrapper: only the session
 	// the first one builds can decrypt it.
-	ser := serialize.NewProtoBufSerializer()
-	pk, err := protocol.NewPreKeySignalMessageFromBytes(second.Keys[0].Data, ser.PreKeySignalMessage, ser.SignalMessage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second.Keys[0].Data, second.Keys[0].PreKey = pk.WhisperMessage().Serialize(), false
+	unwrapPreKey(t, second)
 
 	r.sendEncrypted(x.jid, second)
 	failed := x.waitFor("undecryptable message", func(ev session.Event) bool {
@@ -93,25 +107,8 @@ func TestUndecryptableRetried(t *testing.T) {
 // can, it is applied to the message it corrects (not shown as a message of
 // its own), and its placeholder goes away.
 func TestUndecryptableCorrectionRetried(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{NoUpload: true})
-	users := srv.Users(t, 2)
-	x := startClient(t, srv, users[0])
-	x.tolerateUndecryptable = true
-	r := newGoClient(t, srv, users[1])
-	r.announce()
+	x, r, rcpt := retryScene(t)
 	ctx := context.Background()
-	var ids []uint32
-	for deadline := time.Now().Add(stepTimeout); len(ids) == 0; time.Sleep(100 * time.Millisecond) {
-		ids, _ = omemo.FindDeviceList(r.iq(omemo.FetchDeviceListIQ(r.id(), x.jid)))
-		if time.Now().After(deadline) {
-			t.Fatal("xchat published no device list")
-		}
-	}
-	r.learn(x.jid)
-	rcpt, err := r.m.Recipients(ctx, x.jid)
-	if err != nil || len(rcpt) != 1 {
-		t.Fatalf("recipients %v %v", rcpt, err)
-	}
 	first, errs := r.m.Encrypt(ctx, "meet at nine", rcpt)
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -120,12 +117,7 @@ func TestUndecryptableCorrectionRetried(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	ser := serialize.NewProtoBufSerializer()
-	pk, err := protocol.NewPreKeySignalMessageFromBytes(fix.Keys[0].Data, ser.PreKeySignalMessage, ser.SignalMessage)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fix.Keys[0].Data, fix.Keys[0].PreKey = pk.WhisperMessage().Serialize(), false
+	unwrapPreKey(t, fix)
 
 	firstID := r.id()
 	r.sendEncryptedWith(x.jid, r.id(), fix, `<replace xmlns='urn:xmpp:message-correct:0' id='`+firstID+`'/>`)
