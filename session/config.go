@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"time"
 )
 
@@ -33,7 +34,10 @@ type Config struct {
 	// Password returns the password; it is called at each login so that a
 	// password command can be re-run and nothing is kept longer than needed.
 	Password func(ctx context.Context) (string, error)
-	Server   string      // optional host:port; empty means SRV lookup of the JID's domain
+	Server   string // optional host:port; empty means SRV lookup of the JID's domain
+	// Resolver, when set, answers the SRV lookups (tests point it at a
+	// loopback DNS server); nil uses the system's.
+	Resolver *net.Resolver
 	TLSMode  TLSMode     // StartTLS or DirectTLS
 	TLS      *tls.Config // verification settings (roots, pin); ServerName is set by the client if empty
 	// Trace, when set, receives a copy of the XML stream after TLS; the

@@ -175,6 +175,7 @@ func (c *Client) dialConn(ctx context.Context) (net.Conn, error) {
 		return d.DialContext(ctx, "tcp", c.cfg.Server)
 	}
 	d := dial.Dialer{NoTLS: false, TLSConfig: c.tlsConfig()}
+	d.Resolver = c.cfg.Resolver
 	if c.cfg.TLSMode == DirectTLS {
 		// Only direct TLS: dial.Dialer tries xmpps-client records first and
 		// falls back to xmpp-client, which STARTTLS then secures; with
