@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"xchat/internal/testserver"
 	"xchat/session"
 	"xchat/store"
 )
@@ -16,14 +15,8 @@ import (
 // messages are stored in their place, marked, but not counted unread and
 // not announced as new messages.
 func TestScrollBackEncryptedNotNew(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{})
-	users := srv.Users(t, 2)
+	srv, users, alice, bob := omemoContacts(t)
 	ctx := context.Background()
-	alice := start(t, omemoConfig(srv, users[0], "a"), "")
-	bob := start(t, omemoConfig(srv, users[1], "b"), "")
-	alice.waitOnline()
-	bob.waitOnline()
-	befriend(t, alice, bob, users[0].JID, users[1].JID)
 	waitEncryption(t, bob, users[0].JID, 1)
 	const n = 80 // more than the newest page a new device catches up with
 	sendMany(t, bob, users[0].JID, "secret %02d", n)

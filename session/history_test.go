@@ -224,14 +224,7 @@ func TestRoomCatchUp500(t *testing.T) {
 	bob := start(t, config(srv, users[1], "b"), bobDB)
 	alice.waitOnline()
 	bob.waitOnline()
-	room, err := alice.c.CreateRoom(ctx, session.PublicChannel, "catch up", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(bob, room, "joined", joined)
+	room := publicChannel(t, "catch up", alice, bob)
 	bob.waitFor("room synced", 20*time.Second, func(ev session.Event) bool {
 		e, ok := ev.(session.SyncEvent)
 		return ok && e.Archive == room && e.Done
@@ -333,14 +326,7 @@ func TestCatchUpAppliesFeatures(t *testing.T) {
 	}
 	waitGroupMessage(alice, room, "bob", "room before")
 	// And a semi-anonymous channel, where the archive cannot prove authors.
-	channel, err := bob.c.CreateRoom(ctx, session.PublicChannel, "archived channel", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := alice.c.JoinRoom(ctx, channel, "alice", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(alice, channel, "joined", joined)
+	channel := publicChannel(t, "archived channel", bob, alice)
 	if _, err := bob.c.SendGroupMessage(ctx, channel, "channel before"); err != nil {
 		t.Fatal(err)
 	}

@@ -209,14 +209,7 @@ func TestRoomsSurviveServerRestartAndCatchUp(t *testing.T) {
 	bob := start(t, config(srv, users[1], "b"), bobDB)
 	alice.waitOnline()
 	bob.waitOnline()
-	room, err := alice.c.CreateRoom(ctx, session.PublicChannel, "restart test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(bob, room, "joined", joined)
+	room := publicChannel(t, "restart test", alice, bob)
 
 	srv.Restart(t)
 	alice.waitOnline()
@@ -267,21 +260,13 @@ func TestRoomsSurviveServerRestartAndCatchUp(t *testing.T) {
 func TestBookmarkAppliedLiveOnOtherDevice(t *testing.T) {
 	srv := testserver.Start(t, testserver.Options{})
 	users := srv.Users(t, 2)
-	ctx := context.Background()
 	phone := start(t, config(srv, users[0], "phone"), "")
 	laptop := start(t, config(srv, users[0], "laptop"), "")
 	bob := start(t, config(srv, users[1], "b"), "")
 	phone.waitOnline()
 	laptop.waitOnline()
 	bob.waitOnline()
-	room, err := bob.c.CreateRoom(ctx, session.PublicChannel, "live bookmarks", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := phone.c.JoinRoom(ctx, room, "", ""); err != nil {
-		t.Fatal(err)
-	}
-	waitRoom(phone, room, "phone joined", joined)
+	room := publicChannel(t, "live bookmarks", bob, phone)
 	laptop.waitFor("bookmark pushed", 15*time.Second, func(ev session.Event) bool {
 		e, ok := ev.(session.BookmarksEvent)
 		if !ok {

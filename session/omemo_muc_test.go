@@ -44,6 +44,24 @@ func noUndecryptable(t *testing.T, a *account, acct, room string) {
 	}
 }
 
+// publicChannel has owner create a public channel and each member join it
+// with the default nick; it returns the room's JID.
+func publicChannel(t *testing.T, name string, owner *account, members ...*account) string {
+	t.Helper()
+	ctx := context.Background()
+	room, err := owner.c.CreateRoom(ctx, session.PublicChannel, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if err := m.c.JoinRoom(ctx, room, "", ""); err != nil {
+			t.Fatal(err)
+		}
+		waitRoom(m, room, "joined", joined)
+	}
+	return room
+}
+
 // privateGroup has owner create a private group (members-only,
 // non-anonymous) with members invited, and each member join it; it returns
 // the room's JID.

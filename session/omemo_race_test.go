@@ -10,19 +10,27 @@ import (
 	"xchat/session"
 )
 
-// TestOMEMOOneSessionForConcurrentSends: a message and a file sent at the
-// same moment to a contact with whom no session exists yet build one
-// session, not two: two would spend the same one-time prekey, and the
-// peer could read only the first.
-func TestOMEMOOneSessionForConcurrentSends(t *testing.T) {
+// omemoContacts starts a server with alice and bob, both with OMEMO, online
+// and subscribed to each other.
+func omemoContacts(t *testing.T) (*testserver.Server, []testserver.User, *account, *account) {
+	t.Helper()
 	srv := testserver.Start(t, testserver.Options{})
 	users := srv.Users(t, 2)
-	ctx := context.Background()
 	alice := start(t, omemoConfig(srv, users[0], "a"), "")
 	bob := start(t, omemoConfig(srv, users[1], "b"), "")
 	alice.waitOnline()
 	bob.waitOnline()
 	befriend(t, alice, bob, users[0].JID, users[1].JID)
+	return srv, users, alice, bob
+}
+
+// TestOMEMOOneSessionForConcurrentSends: a message and a file sent at the
+// same moment to a contact with whom no session exists yet build one
+// session, not two: two would spend the same one-time prekey, and the
+// peer could read only the first.
+func TestOMEMOOneSessionForConcurrentSends(t *testing.T) {
+	_, users, alice, bob := omemoContacts(t)
+	ctx := context.Background()
 	waitEncryption(t, bob, users[0].JID, 1)
 
 	path, _ := randomFile(t, "race.png", 4<<10)
@@ -61,14 +69,8 @@ func TestOMEMOOneSessionForConcurrentSends(t *testing.T) {
 // other's bundle, and each then receives a PreKeySignalMessage from a
 // session it did not build. Every message, then and after, decrypts.
 func TestOMEMOSimultaneousFirstContact(t *testing.T) {
-	srv := testserver.Start(t, testserver.Options{})
-	users := srv.Users(t, 2)
+	_, users, alice, bob := omemoContacts(t)
 	ctx := context.Background()
-	alice := start(t, omemoConfig(srv, users[0], "a"), "")
-	bob := start(t, omemoConfig(srv, users[1], "b"), "")
-	alice.waitOnline()
-	bob.waitOnline()
-	befriend(t, alice, bob, users[0].JID, users[1].JID)
 	waitEncryption(t, alice, users[1].JID, 1)
 	waitEncryption(t, bob, users[0].JID, 1)
 
