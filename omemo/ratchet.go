@@ -33,9 +33,14 @@ func (m *Manager) decryptWithRecord(ctx context.Context, c *session.Cipher, rec 
 	states := append([]*record.State{rec.SessionState()}, rec.PreviousSessionStates()...)
 	var firstErr error
 	for i, st := range states {
-		cp, err := m.copyState(st)
-		if err != nil {
-			return nil, nil, fmt.Errorf("omemo: copy session state: %w", err)
+		// A lone state needs no copy: on failure the record is not stored
+		// (and LoadSession took it out of the cache).
+		cp := st
+		if len(states) > 1 {
+			var err error
+			if cp, err = m.copyState(st); err != nil {
+				return nil, nil, fmt.Errorf("omemo: copy session state: %w", err)
+			}
 		}
 		plaintext, _, err := c.DecryptWithState(ctx, cp, msg)
 		if errors.Is(err, signalerror.ErrOldCounter) {
