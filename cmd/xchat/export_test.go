@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -254,5 +255,14 @@ func TestHistorySearch(t *testing.T) {
 	}
 	if code, _, errOut := expRun(t, subcommand("history", cfg, "--search", "x", "-n", "0")...); code != 2 || !strings.Contains(errOut, "usage") {
 		t.Errorf("-n 0: exit %d, %q", code, errOut)
+	}
+}
+
+// Error lines can quote a server or a room: nothing in them reaches the
+// terminal as a control sequence, and they stay one line.
+func TestOneLineSanitizes(t *testing.T) {
+	got := oneLine(errors.New("the server refused the message: \x1b]0;pwned\x07evil\x1b[2J\nsecond\u202eline"))
+	if strings.ContainsAny(got, "\x1b\x07\n\u202e") || !strings.Contains(got, "evil") || !strings.Contains(got, "second") {
+		t.Fatalf("%q", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"xchat/internal/config"
 	"xchat/internal/logging"
+	"xchat/internal/sanitize"
 	"xchat/internal/xdg"
 	"xchat/omemo"
 	"xchat/session"
@@ -139,9 +140,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// oneLine keeps error output to a single line.
+// oneLine keeps error output to a single line, safe for the terminal:
+// errors can quote the server or a room (refusals, join errors).
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
+	return sanitize.Line(strings.Join(strings.Fields(err.Error()), " "))
 }
 
 // loadConfig reads the configuration; warnings go to the log.
